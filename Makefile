@@ -1,0 +1,27 @@
+# mmpatch: the two commands of the README, and the rest.
+#   make demo        set up if needed, then train + evaluate the main job on UltraDigits
+#   make test        set up if needed, then the whole test suite
+#   make benchmarks  regenerate every figure and table of docs/benchmarks.md (slow)
+PY := .venv/bin/python
+DATA ?= data/ultradigits
+DEMO_CONFIG ?= configs/fcos_patchgd_ultradigits.py
+
+.PHONY: setup demo test benchmarks data clean
+
+setup:
+	bash tools/install.sh
+
+data: setup
+	$(PY) tools/make_ultradigits.py --out $(DATA)
+
+demo: data
+	$(PY) tools/demo.py --config $(DEMO_CONFIG)
+
+test: setup
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+benchmarks: data
+	$(PY) tools/run_benchmarks.py
+
+clean:
+	rm -rf work_dirs

@@ -1,0 +1,15 @@
+# The stock mmseg U-Net (EncoderDecoder) used by the baselines: the same
+# network and losses as _base_/models/unet_patchgd.py, without PatchGD.
+_base_ = 'mmseg::_base_/models/fcn_unet_s5-d16.py'
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    backbone=dict(norm_cfg=norm_cfg),
+    decode_head=dict(
+        norm_cfg=norm_cfg,
+        loss_decode=[
+            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+                 avg_non_ignore=True),
+            dict(type='DiceLoss', loss_weight=1.0),
+        ]),
+    auxiliary_head=None,
+    test_cfg=dict(mode='whole'))

@@ -1,0 +1,128 @@
+# COCO 4096x4096 mosaics (36 COCO images per canvas, built by tools/dataset_converters/coco_mosaic.py).
+#   python tools/train.py configs/fcos_patchgd_coco4096.py
+# PatchGlobalDetector (FCOS-R50) on whole 4096x4096 images with 512 px
+# patches; on-disk layout in docs/datasets.md.
+_base_ = [
+    './_base_/models/fcos_patchgd_r50.py',
+    './_base_/datasets/coco_format_det.py',
+]
+data_root = 'data/coco4096/'
+# the 80 COCO classes
+classes = (
+    'person',
+    'bicycle',
+    'car',
+    'motorcycle',
+    'airplane',
+    'bus',
+    'train',
+    'truck',
+    'boat',
+    'traffic light',
+    'fire hydrant',
+    'stop sign',
+    'parking meter',
+    'bench',
+    'bird',
+    'cat',
+    'dog',
+    'horse',
+    'sheep',
+    'cow',
+    'elephant',
+    'bear',
+    'zebra',
+    'giraffe',
+    'backpack',
+    'umbrella',
+    'handbag',
+    'tie',
+    'suitcase',
+    'frisbee',
+    'skis',
+    'snowboard',
+    'sports ball',
+    'kite',
+    'baseball bat',
+    'baseball glove',
+    'skateboard',
+    'surfboard',
+    'tennis racket',
+    'bottle',
+    'wine glass',
+    'cup',
+    'fork',
+    'knife',
+    'spoon',
+    'bowl',
+    'banana',
+    'apple',
+    'sandwich',
+    'orange',
+    'broccoli',
+    'carrot',
+    'hot dog',
+    'pizza',
+    'donut',
+    'cake',
+    'chair',
+    'couch',
+    'potted plant',
+    'bed',
+    'dining table',
+    'toilet',
+    'tv',
+    'laptop',
+    'mouse',
+    'remote',
+    'keyboard',
+    'cell phone',
+    'microwave',
+    'oven',
+    'toaster',
+    'sink',
+    'refrigerator',
+    'book',
+    'clock',
+    'vase',
+    'scissors',
+    'teddy bear',
+    'hair drier',
+    'toothbrush',
+)
+img_scale = (4096, 4096)
+
+model = dict(
+    bbox_head=dict(num_classes=len(classes)),
+    patch_cfg=dict(patch_size=512))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                    'scale_factor')),
+]
+train_dataloader = dict(dataset=dict(
+    data_root=data_root, metainfo=dict(classes=classes),
+    ann_file='annotations/instances_train.json', data_prefix=dict(img='train/'),
+    pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(
+    data_root=data_root, metainfo=dict(classes=classes),
+    ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
+    pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(
+    data_root=data_root, metainfo=dict(classes=classes),
+    ann_file='annotations/instances_test.json', data_prefix=dict(img='test/'),
+    pipeline=test_pipeline))
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = dict(ann_file=data_root + 'annotations/instances_test.json')
+custom_hooks = [dict(type='LatentBufferHook')]

@@ -1,0 +1,16 @@
+# PatchGlobalSegmentor (U-Net) on UltraDigits stroke masks, sized for a CPU:
+#   python tools/train.py configs/unet_patchgd_ultradigits.py
+# 1024 px canvases, 128 px patches (8x8 grid), 4 inner iterations of 16 patches.
+_base_ = [
+    './_base_/models/unet_patchgd.py',
+    './_base_/datasets/ultradigits_seg.py',
+    'mmseg::_base_/default_runtime.py',
+    './_base_/schedules/cpu_short.py',
+]
+model = dict(
+    data_preprocessor=dict(size=None, size_divisor=128),
+    # a narrower U-Net than unet-s5-d16's 64 channels, so a CPU trains it
+    backbone=dict(base_channels=16),
+    decode_head=dict(in_channels=16, channels=16),
+    patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25))
+custom_hooks = [dict(type='LatentBufferHook')]

@@ -1,0 +1,15 @@
+"""Datasets shipped with mmpatch.
+
+Importing this package stays light: it needs numpy, OpenCV and (lazily, on
+first use) scikit-learn, never torch or the OpenMMLab libraries.
+"""
+from .ultradigits import (FORMAT_VERSION, ULTRADIGITS_CLASSES,
+                          ULTRADIGITS_SEG_CLASSES, ULTRADIGITS_SEG_PALETTE,
+                          generate_ultradigits, load_digit_bank, read_stamp,
+                          render_digit, ultradigits_up_to_date)
+
+__all__ = [
+    'FORMAT_VERSION', 'ULTRADIGITS_CLASSES', 'ULTRADIGITS_SEG_CLASSES',
+    'ULTRADIGITS_SEG_PALETTE', 'generate_ultradigits', 'load_digit_bank',
+    'read_stamp', 'render_digit', 'ultradigits_up_to_date'
+]

@@ -1,0 +1,12 @@
+"""Task-agnostic PatchGD machinery: grid, sampler, latent buffer, the
+training step, and memory accounting. Imports torch and mmengine only."""
+from .config import PatchGDConfig
+from .grid import PatchGrid
+from .latent import LatentBuffer
+from .patchgd import PatchGDMixin
+from .sampler import PatchSampler, coverage, step_generator
+
+__all__ = [
+    'PatchGDConfig', 'PatchGrid', 'LatentBuffer', 'PatchGDMixin',
+    'PatchSampler', 'coverage', 'step_generator'
+]

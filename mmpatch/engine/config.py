@@ -1,0 +1,138 @@
+"""PatchGD options (design.md §2), validated when the model is built."""
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping, Optional, Tuple, Union
+
+from .grid import to_2tuple
+from .sampler import SAMPLING_MODES
+
+BN_MODES = ('eval', 'train')
+GLOBAL_GRAD_MODES = ('every', 'once', 'none')
+
+
+@dataclass
+class PatchGDConfig:
+    """Every PatchGD option, with design.md's defaults.
+
+    Built from the ``patch_cfg`` dict of a task model's config, e.g.
+    ``patch_cfg=dict(patch_size=512, inner_iters=4, sample_fraction=0.25)``.
+
+    Attributes:
+        patch_size: p, pixels, int or ``(h, w)``.
+        global_size: size the global patch is resized to; ``None`` = p.
+        inner_iters: I, inner iterations per training step.
+        sample_fraction: k as a fraction of the ``m * n`` grid cells.
+        patches_per_iter: k as a count (overrides ``sample_fraction``), or
+            ``'auto'``: the largest k that fits ``memory_budget``.
+        sampling: ``'disjoint'`` or ``'random'`` (see :class:`PatchSampler`).
+        accumulate: ε, inner iterations per optimizer step; ``None`` = I.
+        keep_updates: keep the re-encoded patches in Z between inner
+            iterations (PatchGD) instead of resetting Z to the fill.
+        fill_chunk: patches per no-grad forward of θ1 in the fill.
+        bn_mode: BatchNorm during the fill: ``'eval'`` (running statistics
+            are used and not updated) or ``'train'``.
+        global_grad: the global patch's θ1 pass: ``'every'`` inner iteration
+            with gradients, ``'once'`` per optimizer step with gradients, or
+            ``'none'`` (no gradients through the global patch).
+        memory_budget: e.g. ``'4G'``; needed by ``patches_per_iter='auto'``.
+        seed: base seed of the cell sampler; ``None`` takes the runner's.
+        check_finite: stop with a clear error on a NaN/inf loss before it
+            reaches the weights.
+    """
+    patch_size: Tuple[int, int] = (256, 256)
+    global_size: Optional[Tuple[int, int]] = None
+    inner_iters: int = 4
+    sample_fraction: float = 0.25
+    patches_per_iter: Optional[Union[int, str]] = None
+    sampling: str = 'disjoint'
+    accumulate: Optional[int] = None
+    keep_updates: bool = True
+    fill_chunk: int = 16
+    bn_mode: str = 'eval'
+    global_grad: str = 'every'
+    memory_budget: Optional[Union[str, int, float]] = None
+    seed: Optional[int] = None
+    check_finite: bool = True
+    #: set by the memory planner when ``patches_per_iter='auto'``
+    planned_k: Optional[int] = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, cfg: Optional[Mapping[str, Any]]) -> 'PatchGDConfig':
+        """Validate a ``patch_cfg`` dict; errors name the key and the fix."""
+        cfg = dict(cfg or {})
+        known = {f.name for f in fields(cls)} - {'planned_k'}
+        unknown = sorted(set(cfg) - known)
+        if unknown:
+            raise ValueError(f'patch_cfg has unknown keys {unknown}; the '
+                             f'valid keys are {sorted(known)}')
+        obj = cls(**cfg)
+        obj.validate()
+        return obj
+
+    def validate(self) -> None:
+        self.patch_size = to_2tuple(self.patch_size, 'patch_cfg.patch_size')
+        self.global_size = (
+            self.patch_size if self.global_size is None else to_2tuple(
+                self.global_size, 'patch_cfg.global_size'))
+        _check_int(self.inner_iters, 'inner_iters', 1)
+        if not (isinstance(self.sample_fraction, (int, float))
+                and 0 < self.sample_fraction <= 1):
+            raise ValueError('patch_cfg.sample_fraction must be in (0, 1], '
+                             f'got {self.sample_fraction!r}')
+        if self.patches_per_iter == 'auto':
+            if self.memory_budget is None:
+                raise ValueError(
+                    "patch_cfg.patches_per_iter='auto' needs a memory budget:"
+                    " set patch_cfg.memory_budget (e.g. '4G') or give a "
+                    'number of patches instead')
+        elif self.patches_per_iter is not None:
+            _check_int(self.patches_per_iter, 'patches_per_iter', 1,
+                       "or 'auto'")
+        if self.sampling not in SAMPLING_MODES:
+            raise ValueError(f'patch_cfg.sampling must be one of '
+                             f'{SAMPLING_MODES}, got {self.sampling!r}')
+        if self.accumulate is None:
+            self.accumulate = self.inner_iters
+        _check_int(self.accumulate, 'accumulate', 1)
+        if self.accumulate > self.inner_iters:
+            raise ValueError(
+                f'patch_cfg.accumulate={self.accumulate} exceeds inner_iters='
+                f'{self.inner_iters}: the optimizer steps at least once per '
+                'training step; lower accumulate or raise inner_iters')
+        _check_int(self.fill_chunk, 'fill_chunk', 1)
+        if self.bn_mode not in BN_MODES:
+            raise ValueError(f'patch_cfg.bn_mode must be one of {BN_MODES}, '
+                             f'got {self.bn_mode!r}')
+        if self.global_grad not in GLOBAL_GRAD_MODES:
+            raise ValueError('patch_cfg.global_grad must be one of '
+                             f'{GLOBAL_GRAD_MODES}, got {self.global_grad!r}')
+        if self.memory_budget is not None:
+            from .memory import parse_bytes
+            parse_bytes(self.memory_budget)  # raises a clear ValueError
+
+    def patches_for(self, num_cells: int, image_shape: Tuple[int,
+                                                             int]) -> int:
+        """k for a grid of ``num_cells`` cells (clear error if it can't fit)."""
+        if self.patches_per_iter == 'auto':
+            if self.planned_k is None:
+                raise RuntimeError(
+                    "patch_cfg.patches_per_iter='auto' but no memory plan was "
+                    "made: add dict(type='LatentBufferHook') to custom_hooks "
+                    'so the budget is planned before training')
+            return min(self.planned_k, num_cells)
+        if self.patches_per_iter is not None:
+            if self.patches_per_iter > num_cells:
+                raise ValueError(
+                    f'patch_cfg.patches_per_iter={self.patches_per_iter} '
+                    f'exceeds the {num_cells} cells of the patch grid of a '
+                    f'{image_shape[0]}x{image_shape[1]} batch with '
+                    f'{self.patch_size[0]}x{self.patch_size[1]} patches; '
+                    'lower patches_per_iter or use sample_fraction')
+            return self.patches_per_iter
+        return max(1, round(self.sample_fraction * num_cells))
+
+
+def _check_int(value: Any, key: str, minimum: int, extra: str = '') -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool)
+            and value >= minimum):
+        raise ValueError(f'patch_cfg.{key} must be an int >= {minimum}'
+                         f'{" " + extra if extra else ""}, got {value!r}')

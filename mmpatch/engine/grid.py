@@ -1,0 +1,247 @@
+"""The patch grid: patchify a padded batch, stitch per-patch maps, global patch.
+
+Conventions used throughout mmpatch:
+
+* A batch ``x`` is ``(B, C, H, W)`` as the data preprocessor returns it.
+* The grid pads it at the bottom/right to ``(B, C, m * ph, n * pw)``
+  (``m`` rows and ``n`` columns of ``ph x pw`` patches).
+* A grid *cell* is an integer ``r * n + c``; a *cell plan* for one inner
+  iteration is a ``(B, k)`` long tensor of cells, one row per image.
+* A per-patch feature map of shape ``(C', fh, fw)`` stitches into a
+  whole-image map ``(B, C', m * fh, n * fw)``: cell ``(r, c)`` occupies rows
+  ``r * fh : (r + 1) * fh`` and columns ``c * fw : (c + 1) * fw``.
+"""
+import math
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+Size2d = Tuple[int, int]
+
+
+def to_2tuple(value: Union[int, Sequence[int]], name: str) -> Size2d:
+    """Return ``(h, w)`` from an int or a pair, with a clear error otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        pair = (value, value)
+    elif (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool)
+                  for v in value)):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(
+            f'{name} must be an int or a pair of ints (h, w), got {value!r}')
+    if min(pair) <= 0:
+        raise ValueError(f'{name} must be positive, got {value!r}')
+    return pair
+
+
+class PatchGrid:
+    """An ``m x n`` grid of ``ph x pw`` patches laid over one padded batch.
+
+    Args:
+        batch_shape (tuple[int, int]): ``(H, W)`` of the batch tensor.
+        patch_size (tuple[int, int]): ``(ph, pw)``.
+        valid_shapes (list[tuple[int, int]], optional): ``(h, w)`` of each
+            image's real content (its ``img_shape`` before padding). Defaults
+            to the whole batch shape for every image.
+        batch_size (int): ``B``; only needed when ``valid_shapes`` is None.
+    """
+
+    def __init__(self,
+                 batch_shape: Size2d,
+                 patch_size: Size2d,
+                 valid_shapes: Optional[List[Size2d]] = None,
+                 batch_size: int = 1) -> None:
+        self.batch_shape = (int(batch_shape[0]), int(batch_shape[1]))
+        self.patch_size = to_2tuple(patch_size, 'patch_size')
+        ph, pw = self.patch_size
+        self.rows = max(1, math.ceil(self.batch_shape[0] / ph))
+        self.cols = max(1, math.ceil(self.batch_shape[1] / pw))
+        if valid_shapes is None:
+            valid_shapes = [self.batch_shape] * batch_size
+        self.valid_shapes = [(min(int(h), self.batch_shape[0]),
+                              min(int(w), self.batch_shape[1]))
+                             for h, w in valid_shapes]
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def batch_size(self) -> int:
+        return len(self.valid_shapes)
+
+    @property
+    def num_cells(self) -> int:
+        """``m * n``."""
+        return self.rows * self.cols
+
+    @property
+    def padded_shape(self) -> Size2d:
+        """``(m * ph, n * pw)``."""
+        return (self.rows * self.patch_size[0], self.cols * self.patch_size[1])
+
+    def __repr__(self) -> str:
+        return (f'PatchGrid({self.rows}x{self.cols} cells of '
+                f'{self.patch_size[0]}x{self.patch_size[1]} px over a '
+                f'{self.batch_shape[0]}x{self.batch_shape[1]} batch of '
+                f'{self.batch_size})')
+
+    # ----------------------------------------------------------------- pixels
+    def pad(self, x: Tensor) -> Tensor:
+        """Zero-pad ``(B, C, H, W)`` at the bottom/right to the grid size."""
+        ph, pw = self.padded_shape
+        H, W = x.shape[-2:]
+        if (H, W) == (ph, pw):
+            return x
+        return F.pad(x, (0, pw - W, 0, ph - H))
+
+    def all_cells(self, device: Union[str, torch.device] = 'cpu') -> Tensor:
+        """``(B, m * n)`` plan that names every cell of every image."""
+        return torch.arange(
+            self.num_cells, device=device).expand(self.batch_size, -1)
+
+    @staticmethod
+    def flatten_plan(cells: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(B, k)`` plan -> image indices and cell ids, each ``(B * k,)``."""
+        B, k = cells.shape
+        images = torch.arange(B, device=cells.device).repeat_interleave(k)
+        return images, cells.reshape(-1)
+
+    def gather(self, x: Tensor, images: Tensor, cell_ids: Tensor) -> Tensor:
+        """Patches of (image, cell) pairs of a grid-padded batch.
+
+        Args:
+            x (Tensor): ``(B, C, m * ph, n * pw)``, the output of :meth:`pad`.
+            images (Tensor): ``(N,)`` image index of each patch.
+            cell_ids (Tensor): ``(N,)`` cell of each patch.
+
+        Returns:
+            Tensor: ``(N, C, ph, pw)``.
+        """
+        B, C = x.shape[:2]
+        ph, pw = self.patch_size
+        view = x.view(B, C, self.rows, ph, self.cols, pw)
+        # advanced indices on dims 0, 2, 4 go first: (N, C, ph, pw)
+        return view[images, :, cell_ids // self.cols, :,
+                    cell_ids % self.cols, :]
+
+    def patches(self, x: Tensor, cells: Tensor) -> Tensor:
+        """``(B * k, C, ph, pw)`` patches of a ``(B, k)`` plan, image-major."""
+        return self.gather(x, *self.flatten_plan(cells))
+
+    # --------------------------------------------------------------- features
+    def empty_map(self, feat: Tensor) -> Tensor:
+        """Zeros for the stitched map of per-patch features ``(N, C, fh, fw)``.
+
+        Returns:
+            Tensor: ``(B, C, m * fh, n * fw)`` with ``feat``'s dtype/device.
+        """
+        C, fh, fw = feat.shape[1:]
+        return feat.new_zeros(self.batch_size, C, self.rows * fh,
+                              self.cols * fw)
+
+    def put(self, stitched: Tensor, images: Tensor, cell_ids: Tensor,
+            feat: Tensor) -> Tensor:
+        """Write per-patch maps of (image, cell) pairs into a stitched map.
+
+        In place on ``stitched``; autograd records it, so writing into a
+        fresh clone is an out-of-place scatter.
+
+        Args:
+            stitched (Tensor): ``(B, C, m * fh, n * fw)``.
+            images (Tensor): ``(N,)`` image index of each map.
+            cell_ids (Tensor): ``(N,)`` cell of each map.
+            feat (Tensor): ``(N, C, fh, fw)``.
+        """
+        B, C, H, W = stitched.shape
+        fh, fw = H // self.rows, W // self.cols
+        if feat.shape[-2:] != (fh, fw):
+            raise ValueError(
+                f'a patch feature map of {tuple(feat.shape[-2:])} does not '
+                f'tile a stitched map of {(H, W)} on a {self.rows}x'
+                f'{self.cols} grid: the patch size {self.patch_size} must be '
+                'a multiple of every feature stride of the patch encoder')
+        view = stitched.view(B, C, self.rows, fh, self.cols, fw)
+        view[images, :, cell_ids // self.cols, :,
+             cell_ids % self.cols, :] = feat.to(stitched.dtype)
+        return stitched
+
+    def write(self, stitched: Tensor, cells: Tensor, feat: Tensor) -> Tensor:
+        """:meth:`put` for a ``(B, k)`` plan and ``(B * k, C, fh, fw)`` maps."""
+        return self.put(stitched, *self.flatten_plan(cells), feat)
+
+    def stitch(self, feat: Tensor) -> Tensor:
+        """Stitch features of every cell ``(B * m * n, C, fh, fw)``.
+
+        Returns:
+            Tensor: ``(B, C, m * fh, n * fw)``.
+        """
+        out = self.empty_map(feat)
+        return self.write(out, self.all_cells(feat.device), feat)
+
+    def feature_valid_shapes(self, map_shape: Size2d) -> List[Size2d]:
+        """Each image's valid region in a stitched map of ``map_shape``."""
+        sy = map_shape[0] / self.padded_shape[0]
+        sx = map_shape[1] / self.padded_shape[1]
+        return [(max(1, math.ceil(h * sy)), max(1, math.ceil(w * sx)))
+                for h, w in self.valid_shapes]
+
+    def valid_mask(self, map_shape: Size2d,
+                   device: Union[str, torch.device] = 'cpu') -> Tensor:
+        """``(B, 1, *map_shape)`` bool mask of the unpadded region."""
+        mask = torch.zeros(
+            self.batch_size, 1, *map_shape, dtype=torch.bool, device=device)
+        for i, (h, w) in enumerate(self.feature_valid_shapes(map_shape)):
+            mask[i, :, :h, :w] = True
+        return mask
+
+    # ----------------------------------------------------------- global patch
+    def global_patch(self, x: Tensor, size: Size2d) -> Tensor:
+        """Each image's valid region resized to ``size``.
+
+        Args:
+            x (Tensor): ``(B, C, H, W)`` batch (padded or not).
+            size (tuple[int, int]): ``(gh, gw)``.
+
+        Returns:
+            Tensor: ``(B, C, gh, gw)``. Padding never enters it.
+        """
+        outs = []
+        for i, (h, w) in enumerate(self.valid_shapes):
+            img = x[i:i + 1, :, :h, :w]
+            if (h, w) == tuple(size):
+                outs.append(img)
+                continue
+            # antialias keeps small objects from aliasing away when a large
+            # image shrinks to one patch
+            outs.append(
+                F.interpolate(
+                    img,
+                    size=tuple(size),
+                    mode='bilinear',
+                    align_corners=False,
+                    antialias=bool(h > size[0] or w > size[1])))
+        return torch.cat(outs, dim=0)
+
+    def place_global(self, g: Tensor, map_shape: Size2d) -> Tensor:
+        """Resize global features onto each image's valid region of a map.
+
+        Args:
+            g (Tensor): ``(B, C, gh, gw)``, features of the global patch.
+            map_shape (tuple[int, int]): ``(Hz, Wz)`` of the stitched map.
+
+        Returns:
+            Tensor: ``(B, C, Hz, Wz)``, zero outside the valid region. A
+            ``1 x 1`` ``g`` (a pooled vector) is broadcast over the region.
+        """
+        outs = []
+        for i, (h, w) in enumerate(self.feature_valid_shapes(map_shape)):
+            gi = g[i:i + 1]
+            if gi.shape[-2:] == (1, 1):
+                gi = gi.expand(-1, -1, h, w)
+            elif gi.shape[-2:] != (h, w):
+                gi = F.interpolate(
+                    gi, size=(h, w), mode='bilinear', align_corners=False)
+            outs.append(
+                F.pad(gi, (0, map_shape[1] - w, 0, map_shape[0] - h)))
+        return torch.cat(outs, dim=0)

@@ -1,0 +1,95 @@
+"""The latent buffer Z: the stitched patch features of a whole batch."""
+from typing import Callable, List, Sequence
+
+import torch
+from torch import Tensor
+
+from .grid import PatchGrid
+
+#: θ1: ``(N, C, ph, pw)`` patches -> one ``(N, C_l, fh_l, fw_l)`` map per level
+PatchEncoder = Callable[[Tensor], Sequence[Tensor]]
+
+
+class LatentBuffer:
+    """Z, one stitched map per feature level.
+
+    Each level ``l`` is a ``(B, C_l, m * fh_l, n * fw_l)`` tensor: the whole
+    image's level-``l`` feature map, assembled from per-patch maps without
+    ever holding the activations of all patches at once.
+
+    Args:
+        grid (PatchGrid): the grid the maps are laid on.
+        maps (list[Tensor]): the stitched maps, one per level.
+    """
+
+    def __init__(self, grid: PatchGrid, maps: List[Tensor]) -> None:
+        self.grid = grid
+        self.maps = list(maps)
+
+    @classmethod
+    def fill(cls, grid: PatchGrid, x: Tensor, encode: PatchEncoder,
+             chunk: int) -> 'LatentBuffer':
+        """Encode every cell of a grid-padded batch, ``chunk`` patches at a time.
+
+        Runs under whatever grad mode the caller chooses: ``torch.no_grad()``
+        for the training fill and for inference, grad-enabled for the
+        reference full computation.
+
+        Args:
+            grid (PatchGrid): grid over ``x``.
+            x (Tensor): ``(B, C, m * ph, n * pw)``.
+            encode (callable): θ1.
+            chunk (int): patches per forward of θ1.
+        """
+        cells = grid.all_cells(x.device).reshape(-1)
+        total = grid.num_cells * grid.batch_size
+        maps: List[Tensor] = []
+        pieces: List[List[Tensor]] = []
+        for start in range(0, total, chunk):
+            flat = torch.arange(start, min(start + chunk, total),
+                                device=x.device)
+            images, cell_ids = flat // grid.num_cells, cells[flat]
+            feats = encode(grid.gather(x, images, cell_ids))
+            if torch.is_grad_enabled():
+                # keep the graph: concatenate, then stitch once
+                pieces.append(list(feats))
+                continue
+            if not maps:
+                maps = [grid.empty_map(f) for f in feats]
+            for level, f in zip(maps, feats):
+                grid.put(level, images, cell_ids, f)
+        if pieces:
+            maps = [
+                grid.stitch(torch.cat(level_pieces))
+                for level_pieces in zip(*pieces)
+            ]
+        return cls(grid, maps)
+
+    def scatter(self, cells: Tensor,
+                feats: Sequence[Tensor]) -> 'LatentBuffer':
+        """Z with the cells of ``cells`` replaced by ``feats``, out of place.
+
+        The stored maps are detached first, so autograd reaches ``feats``
+        only, never the fill.
+
+        Args:
+            cells (Tensor): ``(B, k)`` cell plan.
+            feats (list[Tensor]): per level ``(B * k, C_l, fh_l, fw_l)``.
+        """
+        if cells.numel() == 0:
+            return LatentBuffer(self.grid, [m.detach() for m in self.maps])
+        maps = []
+        for level, f in zip(self.maps, feats):
+            if f.dtype != level.dtype:
+                level = level.to(f.dtype)  # e.g. a float32 fill under AMP
+            maps.append(self.grid.write(level.detach().clone(), cells, f))
+        return LatentBuffer(self.grid, maps)
+
+    def detach(self) -> 'LatentBuffer':
+        """Z without autograd history (keeps the patch updates)."""
+        return LatentBuffer(self.grid, [m.detach() for m in self.maps])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the stitched maps."""
+        return sum(m.numel() * m.element_size() for m in self.maps)

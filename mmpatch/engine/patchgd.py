@@ -1,0 +1,284 @@
+"""The PatchGD training step and whole-image inference shared by all tasks."""
+import time
+from collections import OrderedDict
+from contextlib import contextmanager, nullcontext
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .config import PatchGDConfig
+from .grid import PatchGrid
+from .latent import LatentBuffer
+from .sampler import PatchSampler, step_generator
+
+
+class PatchGDMixin:
+    """PatchGD for an mmengine ``BaseModel``; task models are thin adapters.
+
+    A task model inherits ``(PatchGDMixin, <host library base model>)``, calls
+    :meth:`init_patchgd` in ``__init__`` and implements:
+
+    * :meth:`encode_patches`: θ1, ``(N, C, ph, pw)`` patches -> one
+      ``(N, C_l, fh_l, fw_l)`` map per level;
+    * :meth:`loss_by_latent`: fuse Z with the global features, run θ2 and
+      the host library's loss;
+    * :meth:`predict_by_latent`: the same, ending in the host library's
+      post-processing.
+
+    The mixin owns everything else: the grid, the fill, the sampler, the
+    inner loop driven through the ``OptimWrapper`` (so AMP, clipping and
+    schedulers keep working), and whole-image inference. ``loss()`` (what
+    ``forward(mode='loss')`` calls) is the plain computation over every
+    patch with gradients: the reference that PatchGD must equal when
+    ``k = m * n`` and ``I = 1``.
+    """
+
+    patch_cfg: PatchGDConfig
+
+    def init_patchgd(self, patch_cfg: Optional[dict]) -> None:
+        """Validate ``patch_cfg`` and set up the sampler and counters."""
+        self.patch_cfg = PatchGDConfig.build(patch_cfg)
+        self.patch_sampler = PatchSampler(self.patch_cfg.sampling,
+                                          self.patch_cfg.inner_iters)
+        # training steps taken; saved with the weights so that a resumed run
+        # samples the cells the uninterrupted run would have sampled
+        self.register_buffer(
+            'patchgd_step', torch.zeros((), dtype=torch.long), persistent=True)
+        self._sampler_seed: Optional[int] = self.patch_cfg.seed
+        #: figures of the last step, read by LatentBufferHook
+        self.patch_stats: Dict[str, Any] = {}
+        #: a HostLatentCache, set by LatentBufferHook when configured
+        self.latent_cache = None
+
+    # --------------------------------------------------- task adapter's part
+    def encode_patches(self, patches: Tensor) -> Sequence[Tensor]:
+        """θ1: ``(N, C, ph, pw)`` -> per level ``(N, C_l, fh_l, fw_l)``."""
+        raise NotImplementedError
+
+    def encode_global(self, image: Tensor) -> Sequence[Tensor]:
+        """θ1 on the global patch ``(B, C, gh, gw)``; θ1 itself by default."""
+        return self.encode_patches(image)
+
+    def loss_by_latent(self, latent: LatentBuffer, global_feats: List[Tensor],
+                       data_samples: list) -> Dict[str, Tensor]:
+        raise NotImplementedError
+
+    def predict_by_latent(self, latent: LatentBuffer,
+                          global_feats: List[Tensor],
+                          data_samples: list) -> list:
+        raise NotImplementedError
+
+    def patch_encoder_modules(self) -> List[nn.Module]:
+        """Modules of θ1, whose BatchNorm ``bn_mode`` governs in the fill."""
+        return [self]
+
+    @property
+    def uses_global_patch(self) -> bool:
+        """False for PatchGD without the global patch (a baseline)."""
+        return True
+
+    # ----------------------------------------------------------------- pieces
+    def make_grid(self, inputs: Tensor,
+                  data_samples: Optional[list]) -> PatchGrid:
+        """The patch grid over a preprocessed batch ``(B, C, H, W)``."""
+        B, _, H, W = inputs.shape
+        valid = None
+        if data_samples:
+            valid = [
+                tuple(s.metainfo.get('img_shape', (H, W)))[:2]
+                for s in data_samples
+            ]
+        return PatchGrid((H, W), self.patch_cfg.patch_size, valid, B)
+
+    @contextmanager
+    def _fill_norm_mode(self) -> Iterator[None]:
+        """BatchNorm of θ1 in eval mode during the fill when ``bn_mode='eval'``.
+
+        The fill sees every patch without gradients; letting it update the
+        running statistics would count each patch once more per step.
+        """
+        switched = []
+        if self.patch_cfg.bn_mode == 'eval':
+            for module in self.patch_encoder_modules():
+                for m in module.modules():
+                    if isinstance(m, _BatchNorm) and m.training:
+                        m.eval()
+                        switched.append(m)
+        try:
+            yield
+        finally:
+            for m in switched:
+                m.train()
+
+    def fill_latent(self, x: Tensor, grid: PatchGrid) -> LatentBuffer:
+        """Z of a grid-padded batch, with no gradients, in ``fill_chunk``s."""
+        with torch.no_grad(), self._fill_norm_mode():
+            return LatentBuffer.fill(grid, x, self.encode_patches,
+                                     self.patch_cfg.fill_chunk)
+
+    def global_features(self, inputs: Tensor, grid: PatchGrid) -> List[Tensor]:
+        """θ1 of each image's global patch, per level ``(B, C_l, gh, gw)``."""
+        if not self.uses_global_patch:
+            return []
+        image = grid.global_patch(inputs, self.patch_cfg.global_size)
+        return list(self.encode_global(image))
+
+    def encode_image(self, inputs: Tensor,
+                     data_samples: Optional[list]) -> Tuple[LatentBuffer,
+                                                            List[Tensor]]:
+        """Z and the global features of a batch, for inference.
+
+        Memory is bounded by ``fill_chunk`` patches' activations plus Z, not
+        by the image size.
+        """
+        grid = self.make_grid(inputs, data_samples)
+        latent = self.fill_latent(grid.pad(inputs), grid)
+        with torch.no_grad():
+            return latent, self.global_features(inputs, grid)
+
+    # ---------------------------------------------------------- host methods
+    def loss(self, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
+        """Losses of the full computation: every patch with gradients.
+
+        This is what ``forward(mode='loss')`` returns. Its memory grows with
+        the image; training goes through :meth:`train_step` instead.
+        """
+        grid = self.make_grid(inputs, data_samples)
+        latent = LatentBuffer.fill(grid, grid.pad(inputs),
+                                   self.encode_patches,
+                                   self.patch_cfg.fill_chunk)
+        return self.loss_by_latent(latent,
+                                   self.global_features(inputs, grid),
+                                   data_samples)
+
+    def predict(self, inputs: Tensor, data_samples: Optional[list] = None):
+        """Whole-image predictions, made once from Z (no per-patch merge)."""
+        latent, global_feats = self.encode_image(inputs, data_samples)
+        return self.predict_by_latent(latent, global_feats, data_samples)
+
+    # ------------------------------------------------------------- training
+    def _step_generator(self) -> torch.Generator:
+        from mmengine.dist import get_rank
+        if self._sampler_seed is None:
+            # the runner seeds torch before training; resumed runs get the
+            # same seed back from the checkpoint's meta
+            self._sampler_seed = torch.initial_seed()
+        return step_generator(self._sampler_seed, int(self.patchgd_step),
+                              get_rank())
+
+    def train_step(self, data: Any, optim_wrapper) -> Dict[str, Tensor]:
+        """One PatchGD step (design.md §2) driven through ``optim_wrapper``.
+
+        Z is filled without gradients; each inner iteration re-encodes the
+        sampled cells with gradients, scatters them into a copy of Z, computes
+        the whole-image loss and back-propagates ``loss / window`` (the mean
+        over the ``accumulate`` iterations that make one optimizer step).
+        """
+        cfg = self.patch_cfg
+        if getattr(optim_wrapper, '_accumulative_counts', 1) != 1:
+            raise ValueError(
+                'optim_wrapper.accumulative_counts must be 1 for mmpatch '
+                'models: the inner loop accumulates gradients itself; set '
+                'patch_cfg.accumulate instead')
+        t0 = time.perf_counter()
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+        inputs, data_samples = data['inputs'], data['data_samples']
+        grid = self.make_grid(inputs, data_samples)
+        x = grid.pad(inputs)
+        cache = getattr(self, 'latent_cache', None)
+        cached = cache.lookup(data_samples, grid, x.device) if cache else None
+        if cached is not None:
+            latent = LatentBuffer(grid, cached)
+        else:
+            with optim_wrapper.optim_context(self):
+                latent = self.fill_latent(x, grid)
+        fill_s = time.perf_counter() - t0
+
+        k = cfg.patches_for(grid.num_cells, grid.batch_shape)
+        plans = self.patch_sampler.plan(grid.batch_size, grid.num_cells, k,
+                                        self._step_generator())
+        plans = [p.to(x.device) for p in plans]
+        windows = _windows(cfg.inner_iters, cfg.accumulate)
+        sums: Dict[str, Tensor] = OrderedDict()
+        global_feats = global_leaves = None
+        for j, cells in enumerate(plans):
+            window = windows[j]
+            with optim_wrapper.optim_context(self):
+                if cells.numel():
+                    feats = self.encode_patches(grid.patches(x, cells))
+                    current = latent.scatter(cells, feats)
+                else:  # 'disjoint' ran out of cells: θ2 and G still learn
+                    current = latent.detach()
+                if cfg.global_grad == 'every':
+                    global_feats = self.global_features(inputs, grid)
+                elif cfg.global_grad == 'none':
+                    with torch.no_grad():
+                        global_feats = self.global_features(inputs, grid)
+                elif global_leaves is None:  # 'once' per optimizer step
+                    global_feats = self.global_features(inputs, grid)
+                    global_leaves = [
+                        g.detach().requires_grad_() for g in global_feats
+                    ]
+                losses = self.loss_by_latent(
+                    current, global_leaves or global_feats, data_samples)
+            loss, log_vars = self.parse_losses(losses)
+            if cfg.check_finite and not torch.isfinite(loss):
+                raise FloatingPointError(
+                    _nonfinite_message(log_vars, j, int(self.patchgd_step),
+                                       data_samples))
+            optim_wrapper.backward(loss / window)
+            for key, value in log_vars.items():
+                sums[key] = sums.get(key, 0) + value.detach()
+            if _ends_window(j, cfg.inner_iters, cfg.accumulate):
+                if global_leaves is not None:
+                    grads = [g.grad for g in global_leaves]
+                    pairs = [(f, g) for f, g in zip(global_feats, grads)
+                             if g is not None]
+                    if pairs:
+                        torch.autograd.backward(*zip(*pairs))
+                    global_leaves = None
+                optim_wrapper.step()
+                optim_wrapper.zero_grad()
+            if cfg.keep_updates:
+                latent = current.detach()
+        if cache is not None:
+            cache.store(data_samples, grid, latent.maps, cached is None)
+        self.patchgd_step += 1
+        self.patch_stats = dict(
+            fill_s=fill_s,
+            step_s=time.perf_counter() - t0,
+            latent_bytes=latent.nbytes,
+            patches_per_iter=k,
+            grid=(grid.rows, grid.cols))
+        return OrderedDict(
+            (key, value / len(plans)) for key, value in sums.items())
+
+
+def _windows(inner_iters: int, accumulate: int) -> List[int]:
+    """Length of the accumulation window each inner iteration belongs to."""
+    out = []
+    for start in range(0, inner_iters, accumulate):
+        n = min(accumulate, inner_iters - start)
+        out += [n] * n
+    return out
+
+
+def _ends_window(j: int, inner_iters: int, accumulate: int) -> bool:
+    return (j + 1) % accumulate == 0 or j + 1 == inner_iters
+
+
+def _nonfinite_message(log_vars: dict, inner: int, step: int,
+                       data_samples: Optional[list]) -> str:
+    terms = ', '.join(f'{k}={float(v):.4g}' for k, v in log_vars.items())
+    paths = [
+        s.metainfo.get('img_path', '?') for s in (data_samples or [])
+        if hasattr(s, 'metainfo')
+    ]
+    return (f'non-finite loss at training step {step}, inner iteration '
+            f'{inner}: {terms}; inputs: {paths}. The weights were not '
+            'updated. Lower the learning rate, enable gradient clipping '
+            '(optim_wrapper.clip_grad) or check these images and their '
+            'annotations.')

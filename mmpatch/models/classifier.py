@@ -1,0 +1,185 @@
+"""PatchGlobalClassifier: PatchGD + global patch over an mmpretrain model."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.registry import MODELS
+from torch import Tensor, nn
+
+from mmpatch.engine import LatentBuffer, PatchGDMixin, PatchGrid
+from .fusion import check_fusion, fuse_maps
+
+
+class GridHead(nn.Module):
+    """θ2 of classification: a small CNN over the ``(B, d, m, n)`` grid.
+
+    Each block is 3x3 conv - BN - ReLU - dropout; a block uses stride 2 while
+    the grid is larger than 2x2 and stride 1 after that, chosen at run time,
+    so the same weights serve any grid size (one checkpoint, several input
+    resolutions). Global average pooling closes it.
+
+    Args:
+        in_channels (int): d (or 2d with concat fusion).
+        channels (int): width of the blocks.
+        num_blocks (int): number of blocks.
+        dropout (float): dropout probability after each block.
+
+    Returns (forward):
+        Tensor: ``(B, channels)``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 channels: int = 256,
+                 num_blocks: int = 3,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for i in range(num_blocks):
+            self.convs.append(
+                nn.Conv2d(in_channels if i == 0 else channels, channels, 3,
+                          padding=1, bias=False))
+            self.norms.append(nn.BatchNorm2d(channels))
+        self.dropout = nn.Dropout(dropout)
+        self.out_channels = channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        for conv, norm in zip(self.convs, self.norms):
+            stride = 2 if min(x.shape[-2:]) > 2 else 1
+            x = F.conv2d(x, conv.weight, None, stride, padding=1)
+            x = self.dropout(F.relu(norm(x)))
+        return x.mean(dim=(2, 3))
+
+
+@MODELS.register_module()
+class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
+    """Image classification of whole high-resolution images (design.md §3).
+
+    It takes the arguments of mmpretrain's ``ImageClassifier`` plus:
+
+    * θ1 = the backbone + ``neck`` (``GlobalAveragePooling``) + an optional
+      1x1 projection to ``latent_dim``: one d-vector per patch, so Z is
+      ``(B, d, m, n)``.
+    * G = θ1 of the global patch, ``(B, d)``, broadcast over the grid and
+      added to Z (``global_fusion='add'``, what the paper found best), or
+      concatenated (``'concat'``), or left out (``None``: plain PatchGD).
+    * θ2 = :class:`GridHead` then the configured mmpretrain ``head`` (e.g.
+      ``LinearClsHead`` with ``in_channels`` = ``grid_head.channels``) and
+      its loss.
+
+    Args:
+        patch_cfg (dict): PatchGD options, see :class:`PatchGDConfig`.
+        latent_dim (int, optional): d; ``None`` keeps the backbone's width.
+        global_fusion (str, optional): ``'add'``, ``'concat'`` or ``None``.
+        grid_head (dict): :class:`GridHead` arguments (without
+            ``in_channels``).
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 head: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None,
+                 patch_cfg: Optional[dict] = None,
+                 latent_dim: Optional[int] = None,
+                 global_fusion: Optional[str] = 'add',
+                 grid_head: Optional[dict] = None) -> None:
+        if neck is None:
+            neck = dict(type='GlobalAveragePooling')
+        if train_cfg and train_cfg.get('augments'):
+            raise ValueError(
+                'PatchGlobalClassifier does not support batch augments '
+                '(train_cfg.augments, e.g. Mixup/CutMix): they mix whole '
+                'images before patching; remove them from the config')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.init_patchgd(patch_cfg)
+        self.global_fusion = check_fusion(global_fusion)
+        width = self._backbone_width()
+        self.latent_proj = nn.Conv2d(width, latent_dim,
+                                     1) if latent_dim else None
+        d = latent_dim or width
+        self.latent_dim = d
+        self.grid_head = GridHead(
+            d * (2 if global_fusion == 'concat' else 1), **(grid_head or {}))
+
+    def _backbone_width(self) -> int:
+        """Channels of the pooled backbone output, found with a probe."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                probe = torch.zeros(1, 3, *self.patch_cfg.patch_size)
+                return self._pooled(probe).shape[1]
+        finally:
+            self.train(was_training)
+
+    def _pooled(self, patches: Tensor) -> Tensor:
+        feats = self.extract_feat(patches, stage='neck')
+        vec = feats[-1] if isinstance(feats, (tuple, list)) else feats
+        return vec.flatten(1)
+
+    # ------------------------------------------------------------------ θ1
+    def encode_patches(self, patches: Tensor) -> List[Tensor]:
+        """θ1: ``(N, 3, ph, pw)`` -> ``[(N, d, 1, 1)]``."""
+        vec = self._pooled(patches)[..., None, None]
+        if self.latent_proj is not None:
+            vec = self.latent_proj(vec)
+        return [vec]
+
+    def patch_encoder_modules(self) -> List[nn.Module]:
+        mods = [self.backbone] + ([self.neck] if self.with_neck else [])
+        return mods + ([self.latent_proj] if self.latent_proj else [])
+
+    @property
+    def uses_global_patch(self) -> bool:
+        return self.global_fusion is not None
+
+    # ------------------------------------------------------------------ θ2
+    def grid_features(self, latent: LatentBuffer,
+                      global_feats: List[Tensor]) -> Tensor:
+        """``(B, channels)``: θ2's grid CNN over Z fused with G."""
+        grid: PatchGrid = latent.grid
+        z = latent.maps[0]
+        # cells made only of padding carry no image; zero them
+        z = z * grid.valid_mask(z.shape[-2:], z.device).to(z.dtype)
+        if global_feats:
+            g = grid.place_global(global_feats[0], z.shape[-2:])
+            z = fuse_maps(z, g, self.global_fusion)
+        return self.grid_head(z)
+
+    def loss_by_latent(self, latent: LatentBuffer, global_feats: List[Tensor],
+                       data_samples: list) -> Dict[str, Tensor]:
+        return self.head.loss((self.grid_features(latent, global_feats), ),
+                              data_samples)
+
+    def predict_by_latent(self, latent: LatentBuffer,
+                          global_feats: List[Tensor],
+                          data_samples: Optional[list]) -> list:
+        return self.head.predict(
+            (self.grid_features(latent, global_feats), ), data_samples)
+
+    # ------------------------------------------ mmpretrain entry points
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        if mode == 'tensor':
+            latent, global_feats = self.encode_image(inputs, data_samples)
+            return self.head((self.grid_features(latent, global_feats), ))
+        return super().forward(inputs, data_samples, mode)
+
+    def predict(self, inputs: Tensor, data_samples: Optional[list] = None,
+                **kwargs) -> list:
+        return PatchGDMixin.predict(self, inputs, data_samples)

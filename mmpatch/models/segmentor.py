@@ -1,0 +1,193 @@
+"""PatchGlobalSegmentor: PatchGD + global patch over an mmseg EncoderDecoder."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.registry import MODELS
+from torch import Tensor, nn
+
+from mmpatch.engine import LatentBuffer, PatchGDMixin, PatchGrid
+from .fusion import check_fusion, fuse_maps
+
+
+@MODELS.register_module()
+class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
+    """Semantic segmentation of whole high-resolution images (design.md §3).
+
+    It takes the arguments of mmseg's ``EncoderDecoder`` (so a stock mmseg
+    config only changes ``type``) plus:
+
+    * θ1 = backbone (+ neck) + decode head, whose classifier ``conv_seg``
+      becomes a 1x1 conv to ``latent_channels``; run on one patch it gives a
+      ``(N, C, ph / s, pw / s)`` map at the head's output stride ``s``.
+    * Z = the stitched ``(B, C, m * ph / s, n * pw / s)`` map; G = θ1 of the
+      global patch, resized onto each image's region of Z.
+    * θ2 = ``fusion_convs`` 3x3 conv-BN-ReLU layers (default none) and a 1x1
+      conv from the fused ``2C`` (concat) or ``C`` (add / no global patch)
+      channels to the class logits.
+    * Losses are the decode head's ``loss_decode`` list (CE, BCE, Dice, ...),
+      computed by its own ``loss_by_feat``; predictions go through mmseg's
+      ``postprocess_result`` at the original image size.
+
+    Args:
+        patch_cfg (dict): PatchGD options, see :class:`PatchGDConfig`.
+        latent_channels (int): C, channels of Z. Defaults to 8.
+        global_fusion (str, optional): ``'concat'``, ``'add'`` or ``None``
+            (PatchGD without the global patch). Defaults to ``'concat'``.
+        fusion_convs (int): 3x3 layers in θ2 before the classifier.
+        fusion_channels (int): width of those layers.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 decode_head: dict,
+                 neck: Optional[dict] = None,
+                 auxiliary_head: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None,
+                 patch_cfg: Optional[dict] = None,
+                 latent_channels: int = 8,
+                 global_fusion: Optional[str] = 'concat',
+                 fusion_convs: int = 0,
+                 fusion_channels: int = 32) -> None:
+        if auxiliary_head is not None:
+            raise ValueError(
+                'PatchGlobalSegmentor does not train an auxiliary head: its '
+                'features are per patch, not per image. Set '
+                'model.auxiliary_head=None in the config.')
+        super().__init__(
+            backbone=backbone,
+            decode_head=decode_head,
+            neck=neck,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            pretrained=pretrained,
+            init_cfg=init_cfg)
+        self.init_patchgd(patch_cfg)
+        self.global_fusion = check_fusion(global_fusion)
+        head = self.decode_head
+        head.conv_seg = nn.Conv2d(head.conv_seg.in_channels, latent_channels,
+                                  1)
+        in_ch = latent_channels * (2 if global_fusion == 'concat' else 1)
+        layers: List[nn.Module] = []
+        for _ in range(fusion_convs):
+            layers.append(
+                ConvModule(
+                    in_ch,
+                    fusion_channels,
+                    3,
+                    padding=1,
+                    norm_cfg=dict(type='BN'),
+                    act_cfg=dict(type='ReLU')))
+            in_ch = fusion_channels
+        layers.append(nn.Conv2d(in_ch, self.out_channels, 1))
+        self.fusion_head = nn.Sequential(*layers)
+        self.patch_stride = self._check_patch_size()
+
+    # ------------------------------------------------------------------ θ1
+    def encode_patches(self, patches: Tensor) -> List[Tensor]:
+        """θ1: ``(N, 3, ph, pw)`` -> ``[(N, C, ph / s, pw / s)]``."""
+        return [self.decode_head(self.extract_feat(patches))]
+
+    def patch_encoder_modules(self) -> List[nn.Module]:
+        mods = [self.backbone, self.decode_head]
+        return mods + ([self.neck] if self.with_neck else [])
+
+    @property
+    def uses_global_patch(self) -> bool:
+        return self.global_fusion is not None
+
+    def _check_patch_size(self) -> int:
+        """Validate the patch size against the network; return stride s.
+
+        A patch must be a multiple of the deepest backbone stride, or the
+        per-patch maps would not tile the whole-image map exactly.
+        """
+        probe = 256
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                x = torch.zeros(1, 3, probe, probe)
+                feats = self.extract_feat(x)
+                out = self.decode_head(feats)
+        finally:
+            self.train(was_training)
+        divisor = max(probe // f.shape[-1] for f in feats)
+        stride = probe // out.shape[-1]
+        ph, pw = self.patch_cfg.patch_size
+        if ph % divisor or pw % divisor:
+            raise ValueError(
+                f'patch_cfg.patch_size={self.patch_cfg.patch_size} is not a '
+                f'multiple of {divisor}, the total stride of the backbone '
+                f'{type(self.backbone).__name__}; use e.g. '
+                f'{max(divisor, round(ph / divisor) * divisor)}')
+        return stride
+
+    # ------------------------------------------------------------------ θ2
+    def seg_logits(self, latent: LatentBuffer,
+                   global_feats: List[Tensor]) -> Tensor:
+        """Class logits of the whole batch ``(B, K, H, W)``.
+
+        ``(H, W)`` is the preprocessed batch's size: the grid's extra padding
+        is cropped, and the batch padding is what mmseg expects.
+        """
+        grid: PatchGrid = latent.grid
+        z = latent.maps[0]
+        # zero the padded region so it cannot reach valid pixels through θ2
+        z = z * grid.valid_mask(z.shape[-2:], z.device).to(z.dtype)
+        if global_feats:
+            g = grid.place_global(global_feats[0], z.shape[-2:])
+            z = fuse_maps(z, g, self.global_fusion)
+        logits = self.fusion_head(z)
+        if logits.shape[-2:] != grid.padded_shape:
+            logits = F.interpolate(
+                logits,
+                size=grid.padded_shape,
+                mode='bilinear',
+                align_corners=self.align_corners)
+        H, W = grid.batch_shape
+        return logits[..., :H, :W]
+
+    def loss_by_latent(self, latent: LatentBuffer, global_feats: List[Tensor],
+                       data_samples: list) -> Dict[str, Tensor]:
+        return self.decode_head.loss_by_feat(
+            self.seg_logits(latent, global_feats), data_samples)
+
+    def predict_by_latent(self, latent: LatentBuffer,
+                          global_feats: List[Tensor],
+                          data_samples: Optional[list]) -> list:
+        return self.postprocess_result(
+            self.seg_logits(latent, global_feats), data_samples)
+
+    # ----------------------------------------------- mmseg entry points
+    def predict(self, inputs: Tensor, data_samples: Optional[list] = None):
+        if data_samples is None:  # mmseg's default metainfo for bare inputs
+            from mmseg.structures import SegDataSample
+            data_samples = [
+                SegDataSample(
+                    metainfo=dict(
+                        ori_shape=inputs.shape[2:],
+                        img_shape=inputs.shape[2:],
+                        padding_size=[0, 0, 0, 0]))
+                for _ in range(inputs.shape[0])
+            ]
+        return super().predict(inputs, data_samples)
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]):
+        """Whole-image logits, so mmseg's ``inference`` and TTA use PatchGD."""
+        from mmengine.structures import BaseDataElement
+        samples = [BaseDataElement(metainfo=m) for m in batch_img_metas]
+        latent, global_feats = self.encode_image(inputs, samples)
+        return self.seg_logits(latent, global_feats)
+
+    def _forward(self, inputs: Tensor, data_samples: Optional[list] = None):
+        """``mode='tensor'``: the whole-image logits ``(B, K, H, W)``."""
+        latent, global_feats = self.encode_image(inputs, data_samples)
+        return self.seg_logits(latent, global_feats)

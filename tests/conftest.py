@@ -1,0 +1,89 @@
+"""Shared fixtures: each host library's default scope, and exactness checks."""
+import copy
+from contextlib import contextmanager
+
+import pytest
+import torch
+
+
+@contextmanager
+def host_scope(scope: str):
+    """Build and run models of one host library inside its default scope.
+
+    All three libraries share mmengine's global default scope; tests of
+    different libraries run in one process, so each test enters its own.
+    """
+    import importlib
+
+    from mmengine.registry import DefaultScope
+    importlib.import_module(f'{scope}.utils').register_all_modules(
+        init_default_scope=False)
+    with DefaultScope.overwrite_default_scope(scope):
+        yield
+
+
+@pytest.fixture
+def seg_scope():
+    import mmpatch.models.segmentor  # noqa: F401
+    with host_scope('mmseg'):
+        yield
+
+
+@pytest.fixture
+def det_scope():
+    import mmpatch.models.detector  # noqa: F401
+    with host_scope('mmdet'):
+        yield
+
+
+@pytest.fixture
+def cls_scope():
+    import mmpatch.models.classifier  # noqa: F401
+    with host_scope('mmpretrain'):
+        yield
+
+
+def freeze_batchnorm(model: torch.nn.Module) -> None:
+    """BatchNorm in eval mode (running statistics), the rest in train mode."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+
+
+def assert_step_equals_full(model, inputs, data_samples, atol=1e-6):
+    """The exactness contract of design.md §2.
+
+    ``model`` must be float64, with ``k = m * n`` and ``I = 1``. One PatchGD
+    ``train_step`` (real ``OptimWrapper``, SGD with lr=1, so the update is
+    minus the gradient) must give the loss and every parameter gradient of
+    the full computation ``model.loss`` over all patches with gradients.
+    """
+    from mmengine.model import BaseDataPreprocessor
+    from mmengine.optim import OptimWrapper
+
+    model.data_preprocessor = BaseDataPreprocessor()  # keep float64
+    freeze_batchnorm(model)
+    ref = copy.deepcopy(model)
+    losses = ref.loss(inputs, copy.deepcopy(data_samples))
+    ref_loss, _ = ref.parse_losses(losses)
+    ref_loss.backward()
+    ref_grads = {
+        n: (p.grad if p.grad is not None else torch.zeros_like(p))
+        for n, p in ref.named_parameters()
+    }
+
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1.0))
+    log_vars = model.train_step(
+        dict(inputs=inputs, data_samples=copy.deepcopy(data_samples)), optim)
+    assert abs(float(log_vars['loss']) - float(ref_loss)) < atol
+    checked = 0
+    for n, p in model.named_parameters():
+        grad = before[n] - p.detach()
+        torch.testing.assert_close(
+            grad, ref_grads[n], atol=atol, rtol=1e-6, msg=lambda m: f'{n}: {m}')
+        checked += int(ref_grads[n].abs().sum() > 0)
+    # a contract that compares zeros proves nothing
+    assert checked > 0.8 * len(before), f'only {checked} params have gradients'
+    return float(ref_loss)

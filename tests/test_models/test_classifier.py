@@ -1,0 +1,80 @@
+import pytest
+import torch
+
+from tests.conftest import assert_step_equals_full
+
+
+def cls_cfg(**kwargs):
+    cfg = dict(
+        type='PatchGlobalClassifier',
+        data_preprocessor=dict(type='ClsDataPreprocessor', mean=[0., 0., 0.],
+                               std=[1., 1., 1.], num_classes=4),
+        backbone=dict(type='ResNet', depth=18, stem_channels=8,
+                      base_channels=8, out_indices=(3, ),
+                      norm_cfg=dict(type='BN', requires_grad=True)),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=4, in_channels=16,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+        patch_cfg=dict(patch_size=32, inner_iters=1, sample_fraction=1.0,
+                       fill_chunk=5),
+        latent_dim=12,
+        grid_head=dict(channels=16, num_blocks=2, dropout=0.0))
+    cfg.update(kwargs)
+    return cfg
+
+
+def build(cfg):
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def cls_samples(labels, shapes):
+    from mmpretrain.structures import DataSample
+    return [DataSample(metainfo=dict(img_shape=s, ori_shape=s)).set_gt_label(
+        lab) for lab, s in zip(labels, shapes)]
+
+
+@pytest.mark.parametrize('fusion', ['add', 'concat', None])
+def test_exactness_step_equals_full(cls_scope, fusion):
+    model = build(cls_cfg(global_fusion=fusion)).double()
+    shapes = [(96, 128), (70, 100)]
+    x = torch.randn(2, 3, 96, 128, dtype=torch.float64)
+    x[1, :, 70:] = 0
+    x[1, :, :, 100:] = 0
+    assert_step_equals_full(model, x, cls_samples([1, 3], shapes))
+
+
+def test_one_checkpoint_two_input_sizes(cls_scope, tmp_path):
+    """The grid CNN is not tied to one grid: 2x2 and 5x7 grids both run."""
+    model = build(cls_cfg()).eval()
+    path = tmp_path / 'cls.pth'
+    torch.save(model.state_dict(), path)
+    other = build(cls_cfg()).eval()
+    other.load_state_dict(torch.load(path))
+    for shape in [(64, 64), (160, 224)]:
+        x = torch.randn(1, 3, *shape)
+        with torch.no_grad():
+            out = other.predict(x, cls_samples([0], [shape]))
+            ref = model.predict(x, cls_samples([0], [shape]))
+        assert out[0].pred_score.shape == (4, )
+        torch.testing.assert_close(out[0].pred_score, ref[0].pred_score)
+        assert model(x, mode='tensor').shape == (1, 4)
+
+
+def test_train_step_with_real_preprocessor(cls_scope):
+    from mmengine.optim import OptimWrapper
+    model = build(cls_cfg(patch_cfg=dict(patch_size=32, inner_iters=2,
+                                         sample_fraction=0.5)))
+    data = dict(inputs=[torch.randint(0, 255, (3, 64, 96),
+                                      dtype=torch.uint8) for _ in range(2)],
+                data_samples=cls_samples([0, 2], [(64, 96)] * 2))
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    log_vars = model.train_step(data, optim)
+    assert 'loss' in log_vars and torch.isfinite(log_vars['loss'])
+    assert model.patch_stats['patches_per_iter'] == 3
+
+
+def test_batch_augments_rejected(cls_scope):
+    with pytest.raises(ValueError, match='batch augments'):
+        build(cls_cfg(train_cfg=dict(augments=dict(type='Mixup', alpha=0.2))))
