@@ -3,6 +3,8 @@
 #   make test        set up if needed, then the whole test suite
 #   make benchmarks  regenerate every figure and table of docs/benchmarks.md (slow)
 PY := .venv/bin/python
+# mmengine imports pkg_resources, which warns on every import
+export PYTHONWARNINGS := ignore:pkg_resources is deprecated
 DATA ?= data/ultradigits
 DEMO_CONFIG ?= configs/fcos_patchgd_ultradigits.py
 

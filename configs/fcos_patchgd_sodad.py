@@ -2,10 +2,7 @@
 #   python tools/train.py configs/fcos_patchgd_sodad.py
 # PatchGlobalDetector (FCOS-R50) on whole 4096x4096 images with 512 px
 # patches; on-disk layout in docs/datasets.md.
-_base_ = [
-    './_base_/models/fcos_patchgd_r50.py',
-    './_base_/datasets/coco_format_det.py',
-]
+_base_ = './_base_/fcos_patchgd_r50_coco_format.py'
 data_root = 'data/SODA-D/'
 classes = ('people', 'rider', 'bicycle', 'motor', 'vehicle', 'traffic-sign', 'traffic-light', 'traffic-camera', 'warning-cone')
 img_scale = (4096, 4096)

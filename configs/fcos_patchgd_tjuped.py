@@ -2,10 +2,7 @@
 #   python tools/train.py configs/fcos_patchgd_tjuped.py
 # PatchGlobalDetector (FCOS-R50) on whole 2048x2048 images with 512 px
 # patches; on-disk layout in docs/datasets.md.
-_base_ = [
-    './_base_/models/fcos_patchgd_r50.py',
-    './_base_/datasets/coco_format_det.py',
-]
+_base_ = './_base_/fcos_patchgd_r50_coco_format.py'
 data_root = 'data/TJU-Ped-traffic/'
 classes = ('pedestrian',)
 img_scale = (2048, 2048)

@@ -14,3 +14,8 @@ model = dict(
     decode_head=dict(in_channels=16, channels=16),
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25))
 custom_hooks = [dict(type='LatentBufferHook')]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,
+                    max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)

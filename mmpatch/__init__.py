@@ -18,5 +18,6 @@ from .version import __version__
 enable_safe_checkpoint_loading()
 
 from . import hooks  # noqa: E402,F401  (registers LatentBufferHook)
+from .engine import distributed  # noqa: E402,F401  (registers the DDP wrapper)
 
 __all__ = ['__version__', 'enable_safe_checkpoint_loading']

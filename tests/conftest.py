@@ -1,9 +1,19 @@
 """Shared fixtures: each host library's default scope, and exactness checks."""
 import copy
+import os
 from contextlib import contextmanager
 
-import pytest
-import torch
+# Processes that tests start (CLI runs, DDP ranks) get one OpenMP thread: two
+# of them with two spinning threads each on a 2-core machine run small ops
+# ~10x slower. The pytest process itself, idle while they run, keeps its
+# cores.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(int(os.environ.get('MMPATCH_TEST_THREADS',
+                                         os.cpu_count() or 1)))
 
 
 @contextmanager

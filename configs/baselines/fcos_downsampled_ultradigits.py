@@ -1,11 +1,7 @@
 # Baseline "downsampled": stock mmdet FCOS (the same narrow network as
 # configs/fcos_patchgd_ultradigits.py) on canvases resized to the patch size,
 # 256 px. Boxes are rescaled to the original canvas for scoring, as mmdet does.
-_base_ = [
-    '../_base_/models/fcos_mini.py',
-    '../_base_/datasets/ultradigits_det.py',
-    '../_base_/schedules/cpu_short.py',
-]
+_base_ = ['./fcos_full_ultradigits.py']
 img_scale = (256, 256)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -26,5 +22,3 @@ train_dataloader = dict(
                  filter_cfg=dict(filter_empty_gt=True, min_size=0)))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-custom_hooks = [dict(type='LatentBufferHook')]
-default_hooks = dict(visualization=dict(type='DetVisualizationHook'))

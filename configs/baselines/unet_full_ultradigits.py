@@ -11,3 +11,10 @@ model = dict(
     data_preprocessor=dict(size=None, size_divisor=16),
     backbone=dict(base_channels=16),
     decode_head=dict(in_channels=16, channels=16))
+custom_imports = dict(imports=['mmpatch'], allow_failed_imports=False)
+custom_hooks = [dict(type='LatentBufferHook')]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,
+                    max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)

@@ -4,9 +4,9 @@ from .config import PatchGDConfig
 from .grid import PatchGrid
 from .latent import LatentBuffer
 from .patchgd import PatchGDMixin
-from .sampler import PatchSampler, coverage, step_generator
+from .sampler import PatchSampler, coverage, image_generator
 
 __all__ = [
     'PatchGDConfig', 'PatchGrid', 'LatentBuffer', 'PatchGDMixin',
-    'PatchSampler', 'coverage', 'step_generator'
+    'PatchSampler', 'coverage', 'image_generator'
 ]

@@ -151,8 +151,18 @@ def _storage_of(tensor: torch.Tensor) -> Optional[torch.UntypedStorage]:
         return None
 
 
+def _data_element_type() -> Optional[type]:
+    """mmengine's ``BaseDataElement`` if mmengine is installed."""
+    try:
+        from mmengine.structures import BaseDataElement
+    except ImportError:  # pragma: no cover - mmengine is optional here
+        return None
+    return BaseDataElement
+
+
 def _iter_tensors(objs: Iterable[Any]) -> Iterator[torch.Tensor]:
     """Yield the tensors held by ``objs`` (see :func:`tensor_bytes`)."""
+    data_element = _data_element_type()
     seen_containers = set()
     stack: List[Any] = list(reversed(list(objs)))
     while stack:
@@ -174,10 +184,15 @@ def _iter_tensors(objs: Iterable[Any]) -> Iterator[torch.Tensor]:
         elif isinstance(obj, torch.optim.Optimizer):
             seen_containers.add(id(obj))
             stack.extend(obj.state.values())
-        elif isinstance(getattr(obj, 'optimizer', None), torch.optim.Optimizer):
+        elif isinstance(getattr(obj, 'optimizer', None),
+                        torch.optim.Optimizer):
             # mmengine ``OptimWrapper`` and alike.
             seen_containers.add(id(obj))
             stack.append(obj.optimizer)
+        elif data_element is not None and isinstance(obj, data_element):
+            # mmengine data samples (InstanceData, PixelData, DetDataSample)
+            seen_containers.add(id(obj))
+            stack.extend(obj.values())
         elif isinstance(obj, collections.abc.Mapping):
             seen_containers.add(id(obj))
             stack.extend(obj.values())
@@ -220,8 +235,10 @@ def tensor_bytes(*objs: Any, device: DeviceType = None) -> int:
             ``torch.optim.Optimizer`` (its ``state``: e.g. Adam's
             ``exp_avg``, ``exp_avg_sq`` and ``step``; not the parameters,
             pass the model for those), objects with an ``optimizer``
-            attribute (mmengine ``OptimWrapper``), and lists, tuples, sets
-            and dicts nesting them. Other objects are ignored.
+            attribute (mmengine ``OptimWrapper``), mmengine data elements
+            (``InstanceData``, data samples: their data fields), and lists,
+            tuples, sets and dicts nesting them. Other objects are
+            ignored.
         device (str | int | torch.device, optional): Only count storages on
             this device (``'cuda'`` matches every CUDA device). Defaults to
             None (all devices).
@@ -457,8 +474,8 @@ class MemoryMeter:
         if self.device.type == 'cuda':
             self.method = METHOD_CUDA
         elif self.device.type == 'cpu':
-            self.method = (METHOD_CPU_DISPATCH if cpu_method == 'dispatch'
-                           else METHOD_CPU_PROFILER)
+            self.method = (METHOD_CPU_DISPATCH if cpu_method == 'dispatch' else
+                           METHOD_CPU_PROFILER)
         else:
             raise ValueError(f'MemoryMeter supports cpu and cuda devices, '
                              f'got {self.device}')
@@ -494,8 +511,14 @@ class MemoryMeter:
         """bool: Whether a measurement is in progress."""
         return self._running
 
-    def start(self) -> 'MemoryMeter':
+    def start(self, track: Any = None) -> 'MemoryMeter':
         """Start a new measurement (previous results are discarded).
+
+        Args:
+            track (Any, optional): More objects for this measurement's CPU
+                baseline, e.g. the data batch of the iteration, in addition
+                to those given at construction. Only weak references to
+                their storages are kept. Defaults to None.
 
         Returns:
             MemoryMeter: ``self``.
@@ -516,10 +539,9 @@ class MemoryMeter:
                 _ACTIVE_CUDA.setdefault(index, weakref.WeakSet()).add(self)
         elif self.method == METHOD_CPU_DISPATCH:
             tracker = _StorageTracker(self.device.type)
-            if self.track is not None:
-                for storage in _unique_storages([self.track],
-                                                self.device).values():
-                    tracker.add(storage)
+            for storage in _unique_storages([self.track, track],
+                                            self.device).values():
+                tracker.add(storage)
             self._baseline = tracker.current
             tracker.__enter__()
             self._tracker = tracker
@@ -530,9 +552,11 @@ class MemoryMeter:
                     "MemoryMeter(cpu_method='profiler') cannot start while "
                     'another torch.profiler session is active (it would '
                     "cancel it); use cpu_method='dispatch'")
-            self._baseline = tensor_bytes(self.track, device=self.device)
-            self._profiler = profile(
-                activities=[ProfilerActivity.CPU], profile_memory=True)
+            self._baseline = tensor_bytes(self.track,
+                                          track,
+                                          device=self.device)
+            self._profiler = profile(activities=[ProfilerActivity.CPU],
+                                     profile_memory=True)
             self._profiler.__enter__()
         self._running = True
         return self
@@ -628,8 +652,8 @@ class MemoryMeter:
             if event.tag == _EventType.Allocation:
                 fields = event.extra_fields
                 if fields.device.type == 'cpu':
-                    allocations.append((event.start_time_ns, fields.ptr,
-                                        fields.alloc_size))
+                    allocations.append(
+                        (event.start_time_ns, fields.ptr, fields.alloc_size))
             stack.extend(reversed(event.children))
         allocations.sort(key=lambda a: a[0])
         live: Dict[int, int] = {}
@@ -708,7 +732,7 @@ class MemoryMeter:
         else:
             stats = (f'peak={format_bytes(self.peak_bytes)}, '
                      f'peak_delta={format_bytes(self.peak_delta_bytes)}, '
-                     f'baseline={format_bytes(self.baseline_bytes)}'
-                     + (', running' if self._running else ''))
+                     f'baseline={format_bytes(self.baseline_bytes)}' +
+                     (', running' if self._running else ''))
         return (f'{type(self).__name__}(device={self.device}, '
                 f'method={self.method!r}, {stats})')

@@ -11,7 +11,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .config import PatchGDConfig
 from .grid import PatchGrid
 from .latent import LatentBuffer
-from .sampler import PatchSampler, step_generator
+from .sampler import PatchSampler, image_generator
 
 
 class PatchGDMixin:
@@ -40,8 +40,7 @@ class PatchGDMixin:
     def init_patchgd(self, patch_cfg: Optional[dict]) -> None:
         """Validate ``patch_cfg`` and set up the sampler and counters."""
         self.patch_cfg = PatchGDConfig.build(patch_cfg)
-        self.patch_sampler = PatchSampler(self.patch_cfg.sampling,
-                                          self.patch_cfg.inner_iters)
+        self.patch_sampler = PatchSampler(self.patch_cfg.sampling)
         # training steps taken; saved with the weights so that a resumed run
         # samples the cells the uninterrupted run would have sampled
         self.register_buffer(
@@ -145,6 +144,15 @@ class PatchGDMixin:
         This is what ``forward(mode='loss')`` returns. Its memory grows with
         the image; training goes through :meth:`train_step` instead.
         """
+        from mmengine.dist import get_world_size
+        if self.training and get_world_size() > 1 and not getattr(
+                self, 'patchgd_distributed', False):
+            raise RuntimeError(
+                'an mmpatch model is being trained by a distributed wrapper '
+                "that calls forward(mode='loss'), the full computation over "
+                'every patch, instead of the PatchGD step; set '
+                "model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')"
+                ' in the config')
         grid = self.make_grid(inputs, data_samples)
         latent = LatentBuffer.fill(grid, grid.pad(inputs),
                                    self.encode_patches,
@@ -159,14 +167,44 @@ class PatchGDMixin:
         return self.predict_by_latent(latent, global_feats, data_samples)
 
     # ------------------------------------------------------------- training
-    def _step_generator(self) -> torch.Generator:
+    def _image_generators(self, batch_size: int) -> List[torch.Generator]:
+        """One sampler generator per image of this step's batch."""
         from mmengine.dist import get_rank
         if self._sampler_seed is None:
             # the runner seeds torch before training; resumed runs get the
             # same seed back from the checkpoint's meta
             self._sampler_seed = torch.initial_seed()
-        return step_generator(self._sampler_seed, int(self.patchgd_step),
-                              get_rank())
+        step, first = int(self.patchgd_step), get_rank() * batch_size
+        return [
+            image_generator(self._sampler_seed, step, first + i)
+            for i in range(batch_size)
+        ]
+
+    def sync_gradients(self) -> None:
+        """Average gradients over ranks once per optimizer step.
+
+        Under :class:`PatchGDDistributedDataParallel` the inner loop calls the
+        module directly (DDP's reducer never sees a forward), so gradients
+        are all-reduced here, once, just before ``optim_wrapper.step()``,
+        instead of after every inner backward. A no-op in one process.
+        """
+        from mmengine.dist import get_world_size
+        world = get_world_size()
+        if world == 1 or not getattr(self, 'patchgd_distributed', False):
+            return
+        import torch.distributed as dist
+        from torch._utils import (_flatten_dense_tensors,
+                                  _unflatten_dense_tensors)
+        params = [p for p in self.parameters() if p.requires_grad]
+        for p in params:  # every rank must reduce the same tensors
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        grads = [p.grad for p in params]
+        flat = _flatten_dense_tensors(grads)
+        dist.all_reduce(flat)
+        flat /= world
+        for g, synced in zip(grads, _unflatten_dense_tensors(flat, grads)):
+            g.copy_(synced)
 
     def train_step(self, data: Any, optim_wrapper) -> Dict[str, Tensor]:
         """One PatchGD step (design.md §2) driven through ``optim_wrapper``.
@@ -198,8 +236,9 @@ class PatchGDMixin:
         fill_s = time.perf_counter() - t0
 
         k = cfg.patches_for(grid.num_cells, grid.batch_shape)
-        plans = self.patch_sampler.plan(grid.batch_size, grid.num_cells, k,
-                                        self._step_generator())
+        plans = self.patch_sampler.plan(
+            grid.num_cells, k, cfg.inner_iters,
+            self._image_generators(grid.batch_size))
         plans = [p.to(x.device) for p in plans]
         windows = _windows(cfg.inner_iters, cfg.accumulate)
         sums: Dict[str, Tensor] = OrderedDict()
@@ -240,6 +279,7 @@ class PatchGDMixin:
                     if pairs:
                         torch.autograd.backward(*zip(*pairs))
                     global_leaves = None
+                self.sync_gradients()
                 optim_wrapper.step()
                 optim_wrapper.zero_grad()
             if cfg.keep_updates:

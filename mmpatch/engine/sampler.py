@@ -1,5 +1,5 @@
 """Which grid cells are re-encoded with gradients in each inner iteration."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 import torch
@@ -8,14 +8,16 @@ from torch import Tensor
 SAMPLING_MODES = ('disjoint', 'random')
 
 
-def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
-    """A CPU generator for one training step, derived from (seed, rank, step).
+def image_generator(seed: int, step: int, image: int) -> torch.Generator:
+    """A CPU generator for one image of one training step.
 
-    Deriving the state instead of carrying one generator along makes a
-    resumed run draw exactly the cells the uninterrupted run would have drawn,
-    and gives each distributed rank its own stream.
+    It is derived from (seed, step, global image index) instead of carried
+    along, so a resumed run draws exactly the cells the uninterrupted run
+    would have drawn, each image of a batch draws independently, and a
+    distributed run (image index = rank * local batch + i) samples the same
+    cells as one process with the same global batch.
     """
-    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, rank, step])
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, step, image])
     gen = torch.Generator()
     gen.manual_seed(int(state.generate_state(1, dtype=np.uint64)[0] >> 1))
     return gen
@@ -30,22 +32,23 @@ class PatchSampler:
             cell is updated at most once per step, and every cell is when
             ``k * inner_iters >= m * n``. ``'random'``: an independent draw
             of ``k`` distinct cells per iteration.
-        inner_iters (int): ``I``, iterations per step.
     """
 
-    def __init__(self, mode: str = 'disjoint', inner_iters: int = 4) -> None:
+    def __init__(self, mode: str = 'disjoint') -> None:
         if mode not in SAMPLING_MODES:
             raise ValueError(f'sampling must be one of {SAMPLING_MODES}, '
                              f'got {mode!r}')
         self.mode = mode
-        self.inner_iters = inner_iters
 
-    def plan(self,
-             batch_size: int,
-             num_cells: int,
-             k: int,
-             generator: Optional[torch.Generator] = None) -> List[Tensor]:
-        """Return ``inner_iters`` plans, each ``(B, k_j)`` long tensors.
+    def plan(self, num_cells: int, k: int, inner_iters: int,
+             generators: Sequence[torch.Generator]) -> List[Tensor]:
+        """Return ``inner_iters`` plans, each a ``(B, k_j)`` long tensor.
+
+        Args:
+            num_cells (int): ``m * n``.
+            k (int): cells per image and iteration.
+            inner_iters (int): ``I``, iterations of the step.
+            generators (list[torch.Generator]): one per image (B of them).
 
         With ``'disjoint'``, the last plans may hold fewer than ``k`` cells
         (or none) once every cell has been used.
@@ -54,20 +57,16 @@ class PatchSampler:
             raise ValueError(f'k={k} patches per iteration does not fit a '
                              f'grid of {num_cells} cells')
         if self.mode == 'random':
-            plans = []
-            for _ in range(self.inner_iters):
-                rows = [
-                    torch.randperm(num_cells, generator=generator)[:k]
-                    for _ in range(batch_size)
-                ]
-                plans.append(torch.stack(rows))
-            return plans
-        order = torch.stack([
-            torch.randperm(num_cells, generator=generator)
-            for _ in range(batch_size)
-        ])
+            return [
+                torch.stack([
+                    torch.randperm(num_cells, generator=g)[:k]
+                    for g in generators
+                ]) for _ in range(inner_iters)
+            ]
+        order = torch.stack(
+            [torch.randperm(num_cells, generator=g) for g in generators])
         return [
-            order[:, j * k:(j + 1) * k] for j in range(self.inner_iters)
+            order[:, j * k:(j + 1) * k] for j in range(inner_iters)
         ]
 
 

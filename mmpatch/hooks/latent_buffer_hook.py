@@ -68,7 +68,8 @@ class LatentBufferHook(Hook):
     def before_train(self, runner) -> None:
         model = self._model(runner)
         device = next(model.parameters()).device
-        self.meter = MemoryMeter(device=device, track=[model])
+        self.meter = MemoryMeter(
+            device=device, track=[model, runner.optim_wrapper])
         budget = self._budget(model)
         patchgd = hasattr(model, 'patch_cfg')
         if self.cache is not None and patchgd:
@@ -79,11 +80,11 @@ class LatentBufferHook(Hook):
         if cfg.patches_per_iter not in ('auto', None) and \
                 self.memory_budget is None:
             return  # k is fixed by the config; the budget is only logged
-        batch = next(iter(runner.train_dataloader))
+        batch = self._first_batch(runner.train_dataloader)
 
         def measure(fn) -> int:
             meter = MemoryMeter(
-                device=device, track=[model, runner.optim_wrapper.optimizer])
+                device=device, track=[model, runner.optim_wrapper])
             with meter:
                 fn()
             return meter.peak_bytes
@@ -99,14 +100,26 @@ class LatentBufferHook(Hook):
         cfg.planned_k = self.plan.patches_per_iter
         cfg.fill_chunk = self.plan.fill_chunk
 
+    @staticmethod
+    def _first_batch(loader) -> Any:
+        """The first samples of the dataset, collated as the loader does.
+
+        Iterating the loader itself would consume (and, when the iterator is
+        dropped, close) the sampler's generator that training then uses.
+        """
+        size = loader.batch_size or 1
+        samples = [loader.dataset[i] for i in range(min(size,
+                                                        len(loader.dataset)))]
+        return loader.collate_fn(samples)
+
     def before_train_iter(self,
                           runner,
                           batch_idx: int,
                           data_batch: Any = None) -> None:
         if self.log_memory and self.meter is not None:
-            self.meter.track = [self._model(runner), runner.optim_wrapper.optimizer,
-                                data_batch]
-            self.meter.start()
+            if self.meter.running:  # the previous iteration raised
+                self.meter.stop()
+            self.meter.start(track=data_batch)
 
     def after_train_iter(self,
                          runner,

@@ -10,7 +10,9 @@ and the checkpoints mmengine's own ``Runner`` writes are refused::
     Weights only load failed ... Unsupported global:
     GLOBAL mmengine.logging.history_buffer.HistoryBuffer ...
 
-The fix here keeps weights-only loading on and allow-lists exactly what
+The fix here keeps weights-only loading on (mmpatch never passes
+``weights_only`` either, so torch's default and its documented environment
+variables keep their meaning) and allow-lists exactly what
 mmengine, mmdet, mmseg and mmpretrain checkpoints contain
 (:func:`enable_safe_checkpoint_loading`). Setting
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` would also "work", by turning the
@@ -24,7 +26,8 @@ What a checkpoint written by a ``Runner`` with ``CheckpointHook`` holds
   dict of numbers), ``param_schedulers``: tensors, numbers, lists, dicts,
   ``collections.Counter`` (``MultiStepLR.milestones``) -- all allowed by torch
   already -- except ``OneCycleLR``, whose state keeps the staticmethod
-  ``anneal_func``;
+  ``anneal_func`` (every scheduler of mmengine, mmdet, mmseg and mmpretrain
+  was checked);
 - ``message_hub``: ``log_scalars`` are ``HistoryBuffer`` objects whose state
   is two numpy arrays and a dict of statistics functions
   (``HistoryBuffer.min`` ...), pickled as ``getattr(HistoryBuffer, 'min')``;
@@ -36,8 +39,11 @@ What a checkpoint written by a ``Runner`` with ``CheckpointHook`` holds
 Hence the allow-list, each entry with its reason:
 
 ``mmengine.logging.history_buffer.HistoryBuffer``
-    the class of ``message_hub['log_scalars']`` values (NEWOBJ + BUILD, its
-    ``__setstate__`` only stores the state).
+    the class of ``message_hub['log_scalars']`` values (NEWOBJ + BUILD). Its
+    ``__setstate__`` stores the state and merges the saved statistics
+    functions into the class-wide ``HistoryBuffer._statistics_methods``,
+    which ``LoggerHook`` later calls: one more reason the ``getattr`` below
+    resolves nothing but HistoryBuffer's own statistics methods.
 ``builtins.getattr``, mapped to :func:`_restricted_getattr`, *not* to the real
 ``getattr``
     protocol-2 pickles name a staticmethod / function defined in a class as
@@ -45,7 +51,8 @@ Hence the allow-list, each entry with its reason:
     ``HistoryBuffer.{min,max,current,mean}`` (``HistoryBuffer``'s statistics
     methods) and ``OneCycleParamScheduler._annealing_{cos,linear}``
     (``OneCycleLR``'s ``anneal_func``) and refuses everything else, so a file
-    cannot reach arbitrary attributes through it.
+    cannot reach arbitrary attributes through it. (Whoever allow-lists the
+    real ``getattr`` in the same process would clash with this entry; don't.)
 ``mmengine.optim.scheduler.param_scheduler.OneCycleParamScheduler``, mapped to
 an inert reference
     only needed as the first argument of the ``getattr`` above; the class

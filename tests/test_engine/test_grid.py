@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from mmpatch.engine import LatentBuffer, PatchGrid, PatchSampler, coverage
+from mmpatch.engine import (LatentBuffer, PatchGrid, PatchSampler, coverage,
+                            image_generator)
 from mmpatch.engine.grid import to_2tuple
 
 
@@ -75,19 +76,19 @@ def test_to_2tuple_rejects(bad):
 
 
 def test_disjoint_coverage():
-    sampler = PatchSampler('disjoint', inner_iters=4)
-    gen = torch.Generator().manual_seed(0)
-    plans = sampler.plan(3, 10, 3, gen)  # k * I = 12 >= 10 cells
+    sampler = PatchSampler('disjoint')
+    gens = [image_generator(0, 0, i) for i in range(3)]
+    plans = sampler.plan(10, 3, 4, gens)  # k * I = 12 >= 10 cells
     counts = coverage(plans, 10)
     assert (counts == 1).all(), 'every cell exactly once'
-    plans = sampler.plan(2, 20, 3, gen)  # k * I = 12 < 20 cells
+    plans = sampler.plan(20, 3, 4, gens[:2])  # k * I = 12 < 20 cells
     counts = coverage(plans, 20)
     assert counts.max() == 1 and (counts.sum(1) == 12).all()
 
 
 def test_random_sampling_distinct_per_iteration():
-    sampler = PatchSampler('random', inner_iters=5)
-    plans = sampler.plan(2, 6, 4, torch.Generator().manual_seed(1))
+    sampler = PatchSampler('random')
+    plans = sampler.plan(6, 4, 5, [image_generator(1, 0, i) for i in range(2)])
     for p in plans:
         assert p.shape == (2, 4)
         for row in p:
@@ -96,7 +97,7 @@ def test_random_sampling_distinct_per_iteration():
 
 def test_sampler_rejects_bad_k():
     with pytest.raises(ValueError, match='does not fit'):
-        PatchSampler().plan(1, 4, 5)
+        PatchSampler().plan(4, 5, 1, [torch.Generator()])
     with pytest.raises(ValueError, match='sampling'):
         PatchSampler('everything')
 
@@ -127,3 +128,15 @@ def test_latent_fill_chunked_equals_stitch_and_scatter_out_of_place():
     assert torch.equal(feats[0].grad, torch.ones_like(feats[0]))
     # image 0 cell 1 is rows 0..8, cols 8..16 of level 0
     assert (z2.maps[0][0, :, :8, 8:16] == 1).all()
+
+
+def test_image_generators_are_derived_not_carried():
+    """Same (seed, step, image) -> same cells; another image -> others."""
+    sampler = PatchSampler('disjoint')
+    a = sampler.plan(50, 5, 2, [image_generator(7, 3, 0), image_generator(7, 3, 1)])
+    b = sampler.plan(50, 5, 2, [image_generator(7, 3, 0)])
+    c = sampler.plan(50, 5, 2, [image_generator(7, 3, 1)])
+    assert torch.equal(a[0][:1], b[0]) and torch.equal(a[0][1:], c[0])
+    assert not torch.equal(b[0], c[0])
+    d = sampler.plan(50, 5, 2, [image_generator(7, 4, 0)])
+    assert not torch.equal(b[0], d[0]), 'a new step draws new cells'

@@ -26,7 +26,8 @@ def cls_cfg(**kwargs):
 def build(cfg):
     from mmpretrain.registry import MODELS
     torch.manual_seed(0)
-    return MODELS.build(cfg)
+    from mmengine.config import ConfigDict
+    return MODELS.build(ConfigDict(cfg))
 
 
 def cls_samples(labels, shapes):

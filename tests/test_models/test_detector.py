@@ -41,7 +41,8 @@ def fcos_cfg(**kwargs):
 def build(cfg):
     from mmdet.registry import MODELS
     torch.manual_seed(0)
-    return MODELS.build(cfg)
+    from mmengine.config import ConfigDict
+    return MODELS.build(ConfigDict(cfg))
 
 
 def det_samples(shapes, boxes, labels, batch_shape, dtype=torch.float32):
@@ -98,7 +99,8 @@ def test_box_spanning_four_patches_is_detected(det_scope):
     from mmdet.structures.bbox import bbox_overlaps
     from mmengine.optim import OptimWrapper
     cfg = fcos_cfg(patch_cfg=dict(patch_size=128, inner_iters=2,
-                                  sample_fraction=0.5, fill_chunk=4))
+                                  sample_fraction=0.5, fill_chunk=4),
+                   latent_channels=8)
     model = build(cfg)
     box = [80., 70., 190., 170.]  # crosses x=128 and y=128
     img = torch.zeros(3, 256, 256, dtype=torch.uint8)
@@ -107,8 +109,8 @@ def test_box_spanning_four_patches_is_detected(det_scope):
     data = dict(inputs=[img],
                 data_samples=det_samples([(256, 256)], [[box]], [[1]],
                                          (256, 256)))
-    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=2e-3))
-    for _ in range(60):
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=4e-3))
+    for _ in range(30):
         model.train_step(copy.deepcopy(data), optim)
     model.eval()
     with torch.no_grad():

@@ -56,7 +56,8 @@ def deeplab_cfg(**kwargs):
 def build(cfg):
     from mmseg.registry import MODELS
     torch.manual_seed(0)
-    return MODELS.build(cfg)
+    from mmengine.config import ConfigDict
+    return MODELS.build(ConfigDict(cfg))
 
 
 def samples_for(shapes, batch_shape, num_classes=2, seed=0):

@@ -19,3 +19,6 @@ model = dict(
     # Z at 4096 px with 256 channels is ~340 MB a level-set; 64 keeps it small
     latent_channels=64,
     global_fusion='concat')
+
+# distributed runs: the PatchGD step, gradients synced once per optimizer step
+model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')

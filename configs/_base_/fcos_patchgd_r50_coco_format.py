@@ -1,6 +1,8 @@
-# A COCO-format detection set of large images, whole-image training and
-# evaluation. Experiment configs set data_root, the classes, the image scale
-# and the annotation files; see docs/datasets.md for each layout.
+# PatchGlobalDetector (FCOS-R50, inheriting mmdet's FCOS config) on a
+# COCO-format set of large images: whole-image training and evaluation.
+# Experiment configs set data_root, the classes, the image scale and the
+# annotation files; see docs/datasets.md for each layout.
+_base_ = './models/fcos_patchgd_r50.py'
 dataset_type = 'CocoDataset'
 backend_args = None
 train_dataloader = dict(

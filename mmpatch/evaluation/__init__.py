@@ -1,0 +1,10 @@
+"""Metrics. Each module registers into its host library's registry and is
+imported by the configs that use it, so ``import mmpatch.evaluation`` stays
+light (it imports nothing)::
+
+    custom_imports = dict(imports=['mmpatch.evaluation.kappa'],
+                          allow_failed_imports=False)
+
+* ``mmpatch.evaluation.kappa``: ``QuadraticWeightedKappa`` (mmpretrain),
+  PANDA's score for ISUP grades.
+"""

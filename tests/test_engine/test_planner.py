@@ -1,0 +1,81 @@
+import copy
+
+import pytest
+import torch
+
+from mmpatch.engine.memory import MemoryMeter
+from mmpatch.engine.planner import BudgetError, plan_memory
+from tests.test_models.test_segmentor import build, samples_for, unet_cfg
+
+MiB = 2**20
+
+
+def _model_and_batch(seg_scope_unused=None, **patch):
+    from mmengine.optim import OptimWrapper
+    patch_cfg = dict(patch_size=32, inner_iters=2, fill_chunk=8,
+                     patches_per_iter='auto', memory_budget='1G')
+    patch_cfg.update(patch)
+    model = build(unet_cfg(patch_cfg=patch_cfg))
+    shapes = [(64, 128)]  # 2 x 4 = 8 cells
+    batch = dict(inputs=[torch.randint(0, 255, (3, 64, 128),
+                                       dtype=torch.uint8)],
+                 data_samples=samples_for(shapes, (64, 128)))
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
+    return model, batch, optim
+
+
+def test_planner_choice_from_measurements(seg_scope):
+    """Synthetic costs: 100 MiB fixed, 10 MiB a patch, 2 MiB a fill patch."""
+    model, batch, optim = _model_and_batch()
+    before = copy.deepcopy(model.state_dict())
+    seen = []
+
+    def measure(fn):
+        fn()  # the trial step really runs, then state is restored
+        cfg = model.patch_cfg
+        seen.append((cfg.patches_per_iter, cfg.fill_chunk))
+        return (100 + 10 * cfg.patches_per_iter + 2 * cfg.fill_chunk) * MiB
+
+    budget = int((100 + 10 + 2 + 10 * 3 + 2 * 7) * MiB / 0.95) + 1
+    plan = plan_memory(model, batch, optim, budget, measure)
+    assert seen == [(1, 1), (2, 1), (1, 8)]
+    assert plan.per_patch == 10 * MiB and plan.per_fill_patch == 2 * MiB
+    assert (plan.fill_chunk, plan.patches_per_iter) == (8, 4)
+    assert plan.predicted_peak <= budget * 0.95
+    # nothing the trials did survives: weights, step counter, optimizer
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not optim.optimizer.state
+    # a budget that fits every cell gives k = m * n
+    big = plan_memory(model, batch, optim, 10 * 2**30, measure)
+    assert big.patches_per_iter == 8
+
+
+def test_planner_error_names_budget_need_and_knobs(seg_scope):
+    model, batch, optim = _model_and_batch()
+    with pytest.raises(BudgetError) as err:
+        plan_memory(model, batch, optim, 50 * MiB,
+                    lambda fn: (fn(), 120 * MiB)[1])
+    msg = str(err.value)
+    for text in ('50.00 MiB', '120.00 MiB', 'patch_size', 'latent_channels',
+                 'batch size'):
+        assert text in msg, (text, msg)
+
+
+def test_planned_step_stays_within_measured_budget(seg_scope):
+    """Real measurements: the chosen k's real step fits the budget."""
+    model, batch, optim = _model_and_batch()
+
+    def measure(fn):
+        with MemoryMeter('cpu', track=[model, optim]) as meter:
+            fn()
+        return meter.peak_bytes
+
+    one = measure(lambda: None)  # weights only
+    budget = one + 6 * MiB
+    plan = plan_memory(model, batch, optim, budget, measure)
+    assert 1 <= plan.patches_per_iter <= 8
+    model.patch_cfg.planned_k = plan.patches_per_iter
+    model.patch_cfg.fill_chunk = plan.fill_chunk
+    peak = measure(lambda: model.train_step(copy.deepcopy(batch), optim))
+    assert peak <= budget, (peak, budget, plan.summary())

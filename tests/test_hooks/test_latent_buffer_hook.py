@@ -1,0 +1,114 @@
+"""LatentBufferHook inside a real mmengine Runner on generated data."""
+import os.path as osp
+
+import pytest
+import torch
+
+from tests.test_models.test_segmentor import unet_cfg
+
+MiB = 2**20
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+    from mmpatch.datasets import generate_ultradigits
+    out = str(tmp_path_factory.mktemp('ud'))
+    generate_ultradigits(out, canvas_size=128, num_train=4, num_val=1,
+                         num_test=1)
+    return out
+
+
+def runner_cfg(data_root, work_dir, max_iters=4, hook=None, **patch):
+    from mmengine.config import Config
+    patch_cfg = dict(patch_size=32, inner_iters=2, sample_fraction=0.25)
+    patch_cfg.update(patch)
+    model = unet_cfg(patch_cfg=patch_cfg)
+    model['data_preprocessor']['size_divisor'] = 32
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs')]
+    return Config(dict(
+        default_scope='mmseg',
+        model=model,
+        work_dir=work_dir,
+        train_dataloader=dict(
+            batch_size=2, num_workers=0,
+            sampler=dict(type='InfiniteSampler', shuffle=True),
+            dataset=dict(type='BaseSegDataset', data_root=data_root,
+                         data_prefix=dict(img_path='images/train',
+                                          seg_map_path='masks/train'),
+                         img_suffix='.png', seg_map_suffix='.png',
+                         metainfo=dict(classes=('background', 'stroke')),
+                         pipeline=pipeline)),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
+        optim_wrapper=dict(type='OptimWrapper',
+                           optimizer=dict(type='Adam', lr=1e-3)),
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                            interval=max_iters)),
+        custom_hooks=[hook or dict(type='LatentBufferHook')],
+        log_processor=dict(by_epoch=False),
+        randomness=dict(seed=0),
+        env_cfg=dict(dist_cfg=dict(backend='gloo'))))
+
+
+def _run(cfg):
+    import mmpatch.models.segmentor  # noqa: F401
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    hook = next(h for h in runner.hooks
+                if type(h).__name__ == 'LatentBufferHook')
+    return runner, hook
+
+
+def _history(runner, key):
+    return runner.message_hub.get_scalar(f'train/{key}').data[0]
+
+
+def test_hook_logs_memory_latent_and_fill_time(seg_scope, tiny_data,
+                                               tmp_path):
+    runner, hook = _run(runner_cfg(tiny_data, str(tmp_path)))
+    for key in hook.summary_keys():
+        values = _history(runner, key)
+        assert len(values) == 4, key
+    peaks = _history(runner, 'memory/peak_mb')
+    assert all(p > 0 for p in peaks)
+    # Z of a 128x128 batch of 2 at stride 1 with 3 latent channels
+    assert _history(runner, 'memory/latent_mb')[-1] == pytest.approx(
+        2 * 3 * 128 * 128 * 4 / MiB)
+    log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
+    assert 'memory/peak_mb' in log and 'memory/latent_mb' in log
+
+
+def test_hook_plans_budget_and_holds_it(seg_scope, tiny_data, tmp_path):
+    runner, hook = _run(runner_cfg(tiny_data, str(tmp_path), max_iters=3,
+                                   patches_per_iter='auto',
+                                   memory_budget='40M'))
+    assert hook.plan is not None and 1 <= hook.plan.patches_per_iter <= 16
+    cfg = runner.model.patch_cfg
+    assert cfg.planned_k is not None
+    assert max(_history(runner, 'memory/peak_mb')) <= 40
+
+
+def test_hook_budget_too_small_stops_before_training(seg_scope, tiny_data,
+                                                     tmp_path):
+    from mmpatch.engine.planner import BudgetError
+    with pytest.raises(BudgetError, match='too small'):
+        _run(runner_cfg(tiny_data, str(tmp_path), patches_per_iter='auto',
+                        memory_budget='64K'))
+    assert not osp.exists(osp.join(str(tmp_path), 'iter_1.pth'))
+
+
+def test_latent_cache_skips_fill_and_roundtrips(seg_scope, tiny_data,
+                                                tmp_path):
+    hook = dict(type='LatentBufferHook', latent_cache=dict(refresh_interval=3))
+    runner, h = _run(runner_cfg(tiny_data, str(tmp_path), max_iters=6,
+                                hook=hook))
+    # 4 images, batches of 2: visits 1 fill, visits 2 and 3 reuse
+    assert h.cache.hits > 0 and len(h.cache.entries) == 4
+    ckpt = torch.load(osp.join(str(tmp_path), 'iter_6.pth'))
+    assert len(ckpt['latent_cache']['entries']) == 4
+    h.cache.entries.clear()
+    h.after_load_checkpoint(runner, ckpt)
+    assert len(h.cache.entries) == 4
