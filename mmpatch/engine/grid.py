@@ -186,6 +186,17 @@ class PatchGrid:
         return [(max(1, math.ceil(h * sy)), max(1, math.ceil(w * sx)))
                 for h, w in self.valid_shapes]
 
+    def has_padding(self, map_shape: Size2d) -> bool:
+        """Whether any image leaves part of a map of ``map_shape`` unused."""
+        return any(v != tuple(map_shape)
+                   for v in self.feature_valid_shapes(map_shape))
+
+    def mask_padding(self, z: Tensor) -> Tensor:
+        """``z`` ``(B, C, H, W)`` with zeros outside each image's region."""
+        if not self.has_padding(z.shape[-2:]):
+            return z
+        return z * self.valid_mask(z.shape[-2:], z.device).to(z.dtype)
+
     def valid_mask(self, map_shape: Size2d,
                    device: Union[str, torch.device] = 'cpu') -> Tensor:
         """``(B, 1, *map_shape)`` bool mask of the unpadded region."""
@@ -242,6 +253,7 @@ class PatchGrid:
             elif gi.shape[-2:] != (h, w):
                 gi = F.interpolate(
                     gi, size=(h, w), mode='bilinear', align_corners=False)
-            outs.append(
-                F.pad(gi, (0, map_shape[1] - w, 0, map_shape[0] - h)))
-        return torch.cat(outs, dim=0)
+            if (h, w) != tuple(map_shape):
+                gi = F.pad(gi, (0, map_shape[1] - w, 0, map_shape[0] - h))
+            outs.append(gi)
+        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)

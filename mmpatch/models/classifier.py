@@ -153,7 +153,7 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
         grid: PatchGrid = latent.grid
         z = latent.maps[0]
         # cells made only of padding carry no image; zero them
-        z = z * grid.valid_mask(z.shape[-2:], z.device).to(z.dtype)
+        z = grid.mask_padding(z)
         if global_feats:
             g = grid.place_global(global_feats[0], z.shape[-2:])
             z = fuse_maps(z, g, self.global_fusion)

@@ -141,7 +141,7 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
         grid: PatchGrid = latent.grid
         z = latent.maps[0]
         # zero the padded region so it cannot reach valid pixels through θ2
-        z = z * grid.valid_mask(z.shape[-2:], z.device).to(z.dtype)
+        z = grid.mask_padding(z)
         if global_feats:
             g = grid.place_global(global_feats[0], z.shape[-2:])
             z = fuse_maps(z, g, self.global_fusion)
