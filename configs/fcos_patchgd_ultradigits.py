@@ -25,3 +25,4 @@ log_processor = dict(by_epoch=False)
 
 # distributed runs: the PatchGD step, gradients synced once per optimizer step
 model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')
+randomness = dict(seed=0)

@@ -4,7 +4,7 @@
 # cell once per step with disjoint sampling), global patch at 128 px, added
 # to every cell; latent dimension 256; Adam at 1e-3 for 100 epochs with 2
 # warm-up epochs (the PatchGD paper's PANDA recipe).
-#   python tools/dataset_converters/panda.py PANDA_ROOT data/panda_2048 --size 2048
+#   python tools/dataset_converters/panda.py ROOT data/panda_2048 --size 2048
 #   python tools/train.py configs/resnet50_patchgd_panda.py [--amp]
 # Activation memory: batch 4 x 64 patches of 128^2 with gradients per inner
 # iteration; the variants keep about this many patch pixels per iteration.

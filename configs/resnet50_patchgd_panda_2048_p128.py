@@ -1,6 +1,6 @@
 # configs/resnet50_patchgd_panda.py at 2048 px with 128 px patches: 16x16 grid,
 # 4 inner iterations of 64 patches, batch 4 (the main config's setting)
-#   python tools/dataset_converters/panda.py PANDA_ROOT data/panda_2048 --size 2048
+#   python tools/dataset_converters/panda.py ROOT data/panda_2048 --size 2048
 _base_ = ['./resnet50_patchgd_panda.py']
 data_root = 'data/panda_2048'
 img_scale = (2048, 2048)

@@ -1,7 +1,7 @@
 # configs/resnet50_patchgd_panda.py at 2048 px with 256 px patches: 8x8 grid, 4
 # inner iterations of 16 patches, batch 4 (64 patches of 256^2 per inner
 # iteration)
-#   python tools/dataset_converters/panda.py PANDA_ROOT data/panda_2048 --size 2048
+#   python tools/dataset_converters/panda.py ROOT data/panda_2048 --size 2048
 _base_ = ['./resnet50_patchgd_panda.py']
 data_root = 'data/panda_2048'
 img_scale = (2048, 2048)

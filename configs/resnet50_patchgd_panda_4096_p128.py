@@ -1,7 +1,7 @@
 # configs/resnet50_patchgd_panda.py at 4096 px with 128 px patches: 32x32 grid,
 # 8 inner iterations of 128 patches, batch 2 (256 patches of 128^2 per inner
 # iteration)
-#   python tools/dataset_converters/panda.py PANDA_ROOT data/panda_4096 --size 4096
+#   python tools/dataset_converters/panda.py ROOT data/panda_4096 --size 4096
 _base_ = ['./resnet50_patchgd_panda.py']
 data_root = 'data/panda_4096'
 img_scale = (4096, 4096)

@@ -1,7 +1,7 @@
 # configs/resnet50_patchgd_panda.py at 512 px with 128 px patches: 4x4 grid, 4
 # inner iterations of 4 patches, batch 16 (64 patches of 128^2 per inner
 # iteration)
-#   python tools/dataset_converters/panda.py PANDA_ROOT data/panda_512 --size 512
+#   python tools/dataset_converters/panda.py ROOT data/panda_512 --size 512
 _base_ = ['./resnet50_patchgd_panda.py']
 data_root = 'data/panda_512'
 img_scale = (512, 512)

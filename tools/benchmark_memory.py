@@ -64,8 +64,10 @@ allocator said how much it asked for. Any other failure is
 ``--budget`` marks records whose training or inference peak exceeds it
 with ``over_budget: true`` (an oom record: when its lower bound does).
 
-``--breakdown`` splits the peak of a PatchGD step by phase (the absolute
-peak reached while each phase ran, the largest over its calls):
+``--breakdown`` splits the peak of a PatchGD step by phase
+(``breakdown.train.peak_mb``: the absolute peak reached while each phase
+ran, the largest over its calls; ``breakdown.train.s``: its wall time,
+summed over calls, meter overhead included):
 ``preprocess`` (data preprocessor), ``fill`` (Z without gradients),
 ``patch_encode`` (θ1 on the k sampled patches, with gradients),
 ``scatter``, ``global`` (θ1 on the global patch), ``head_loss`` (fusion,
@@ -387,14 +389,19 @@ class PhaseRecorder:
     def __init__(self, meter) -> None:
         self.meter = meter
         self.peaks: Dict[str, int] = {}
+        self.seconds: Dict[str, float] = {}
         self.calls: Dict[str, int] = {}
         self.stack: List[Optional[str]] = []
         self._patched: List[tuple] = []
+        self._since = time.perf_counter()
 
     def _close(self, name: str) -> None:
         peak = self.meter.peak_bytes
         self.peaks[name] = max(self.peaks.get(name, 0), peak)
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._since
         self.meter.reset()
+        self._since = time.perf_counter()
 
     def enter(self, name: str) -> None:
         if self.stack:
@@ -409,10 +416,17 @@ class PhaseRecorder:
         if name is not None:
             self._close(name)
 
-    def finish(self) -> Dict[str, float]:
+    def finish(self) -> Dict[str, Dict[str, float]]:
+        """``{'peak_mb': {phase: MiB}, 's': {phase: seconds, summed over
+        calls}}``; the meter stays running."""
         self._close('other')
         self.restore()
-        return {k: round(v / MIB, 2) for k, v in self.peaks.items()}
+        return {
+            'peak_mb': {k: round(v / MIB, 2)
+                        for k, v in self.peaks.items()},
+            's': {k: round(v, 3)
+                  for k, v in self.seconds.items()},
+        }
 
     def wrap(self, owner: Any, attr: str, name: str, when=None) -> None:
         """Make ``owner.attr`` (a method of an instance, or of a class) a

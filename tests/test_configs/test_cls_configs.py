@@ -101,6 +101,10 @@ def test_config_parses_and_builds(cls_scope, path):
     expect_metrics = ['Accuracy'] + (['QuadraticWeightedKappa']
                                      if 'panda' in path else [])
     assert [m['type'] for m in evaluators] == expect_metrics
+    model.eval()
+    with torch.no_grad():  # a 2x2 grid of patches, or a small image
+        x = torch.rand(1, 3, 2 * (patch or 32), 2 * (patch or 32))
+        assert model(x, mode='tensor').shape == (1, num_classes)
     if patch is None:  # a stock baseline
         assert type(model).__name__ == 'ImageClassifier'
         assert cfg.model_wrapper_cfg['type'] == 'MMDistributedDataParallel'

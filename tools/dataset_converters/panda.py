@@ -2,8 +2,9 @@
 
 Input: the Kaggle download of the PANDA challenge::
 
-    ROOT/train.csv                    image_id,data_provider,isup_grade,gleason_score
-    ROOT/train_images/{image_id}.tiff multi-resolution (pyramid) RGB slides
+    ROOT/train.csv      columns image_id, data_provider, isup_grade,
+                        gleason_score
+    ROOT/train_images/{image_id}.tiff   multi-resolution RGB slides
 
 Output (what configs/_base_/datasets/panda.py reads)::
 

@@ -1,7 +1,7 @@
 # PANDA (Prostate cANcer graDe Assessment) ISUP grades, 6 classes (0..5), as
 # mmpretrain CustomDataset annotation files written by
 # tools/dataset_converters/panda.py from the Kaggle download:
-#   python tools/dataset_converters/panda.py PANDA_ROOT data/panda_2048 \
+#   python tools/dataset_converters/panda.py ROOT data/panda_2048 \
 #       --size 2048
 # which writes (slides padded to square with white, then resized)
 #   data/panda_2048/images/{image_id}.png      2048 x 2048 RGB
@@ -10,7 +10,8 @@
 # with the seeded 8616 / 1000 / 1000 split. Scored with accuracy and
 # quadratic-weighted kappa (PANDA's metric): configs using this base import
 # mmpatch.evaluation.kappa in custom_imports. Variants at other sizes set
-# img_scale, data_root and the pipelines (see configs/resnet50_patchgd_panda_*).
+# img_scale, data_root and the pipelines
+# (see configs/resnet50_patchgd_panda_*.py).
 dataset_type = 'CustomDataset'
 data_root = 'data/panda_2048'
 metainfo = dict(classes=('0', '1', '2', '3', '4', '5'))

@@ -10,7 +10,8 @@
 # experiment config:
 #   model = dict(backbone=dict(init_cfg=dict(
 #       type='Pretrained', prefix='backbone',
-#       checkpoint='checkpoints/mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth')))
+#       checkpoint='checkpoints/'
+#       'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth')))
 _base_ = 'mmpretrain::_base_/models/mobilenet_v2_1x.py'
 
 custom_imports = dict(

@@ -14,4 +14,3 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
 ]
-randomness = dict(seed=0)

@@ -1,0 +1,45 @@
+"""The docs' fenced commands name only configs and tools that exist."""
+import glob
+import os.path as osp
+import re
+
+import pytest
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+DOCS = [osp.join(ROOT, 'README.md')] + sorted(
+    glob.glob(osp.join(ROOT, 'docs', '*.md')))
+FENCE = re.compile(r'```[a-z]*\n(.*?)```', re.S)
+PATH = re.compile(r'(?<![\w/.-])((?:configs|tools)/[\w./-]+\.(?:py|sh))')
+MAKE = re.compile(r'\bmake\s+([\w-]+)')
+
+
+def fenced_paths(text: str):
+    for block in FENCE.findall(text):
+        for line in block.splitlines():
+            for path in PATH.findall(line):
+                yield path
+
+
+def test_docs_exist():
+    names = {osp.basename(p) for p in DOCS}
+    for required in ('README.md', 'install.md', 'method.md', 'memory.md',
+                     'datasets.md'):
+        assert required in names
+
+
+@pytest.mark.parametrize('doc', DOCS, ids=lambda p: osp.basename(p))
+def test_fenced_commands_name_existing_files(doc):
+    text = open(doc, encoding='utf-8').read()
+    missing = sorted({p for p in fenced_paths(text)
+                      if not osp.exists(osp.join(ROOT, p))})
+    assert not missing, f'{osp.basename(doc)} names missing files: {missing}'
+    targets = set(re.findall(r'^([\w-]+):', open(
+        osp.join(ROOT, 'Makefile')).read(), re.M))
+    for block in FENCE.findall(text):
+        for target in MAKE.findall(block):
+            assert target in targets, f'make {target} is not a Makefile target'
+
+
+def test_the_checker_catches_a_missing_file():
+    text = '```bash\npython tools/train.py configs/nope.py\n```\n'
+    assert list(fenced_paths(text)) == ['tools/train.py', 'configs/nope.py']
