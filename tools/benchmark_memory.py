@@ -83,7 +83,9 @@ Records (a JSON list, rewritten after every subprocess): ``method``,
 ``device``, ``fixed_mb`` (weights + gradients + optimizer state + batch at
 the start of the measured step), ``fill_s``, ``step_cpu_s`` and
 ``infer_cpu_s`` (process CPU time, all threads: steadier than wall time on
-a busy machine), ``timed_with_meter``, ``threads``, ``rss_peak_mb``,
+a busy machine), ``timed_with_meter``, ``warmup_s`` and ``warmup_peak_mb``
+(the first step: no optimizer state yet, so its peak is lower with SGD
+momentum or Adam), ``threads``, ``rss_peak_mb``,
 ``train_status``, ``infer_status``, ``memory_limit_mb``, ``plan`` (when
 ``patches_per_iter='auto'``), ``breakdown``, ``detail``, ``over_budget``.
 MiB are 2**20 bytes.
@@ -650,8 +652,16 @@ def measure(spec: dict, res: dict, model, optim_wrapper, batch,
     meter = None
     try:
         if steps > 1:
+            # metered too: its peak is the first step's (before the
+            # optimizer state exists), and an oom here gets a lower bound
             stage('warmup')
-            res['warmup_s'] = round(train_once(copy.deepcopy(batch))[0], 4)
+            data = copy.deepcopy(batch)
+            meter = MemoryMeter(device=device,
+                                track=[model, optim_wrapper, data])
+            with meter:
+                res['warmup_s'] = round(train_once(data)[0], 4)
+            res['warmup_peak_mb'] = round(meter.peak_bytes / MIB, 2)
+            del data
         stage('train')
         data = copy.deepcopy(batch)
         gc.collect()
@@ -666,7 +676,9 @@ def measure(spec: dict, res: dict, model, optim_wrapper, batch,
         res['timed_with_meter'] = True
         _write_json(spec['out'], res)
         if steps > 2:  # time without the meter's per-operator overhead
-            times = [train_once(copy.deepcopy(batch)) for _ in range(steps - 2)]
+            times = [
+                train_once(copy.deepcopy(batch)) for _ in range(steps - 2)
+            ]
             res['step_s'] = round(statistics.median(t[0] for t in times), 4)
             res['step_cpu_s'] = round(
                 statistics.median(t[1] for t in times), 4)
@@ -694,6 +706,7 @@ def measure(spec: dict, res: dict, model, optim_wrapper, batch,
 
     # ----------------------------------------------------------- inference
     infer_status = 'ok'
+    model.zero_grad(set_to_none=True)  # an oom may leave gradients behind
     model.eval()
     try:
         data = copy.deepcopy(batch)
@@ -909,6 +922,7 @@ def make_record(spec: dict, out: dict, args) -> Dict[str, Any]:
         steps=spec['steps'],
         wall_s=out.get('wall_s'))
     for key in ('step_cpu_s', 'infer_cpu_s', 'timed_with_meter',
+                'warmup_peak_mb',
                 'min_needed_train_mb', 'plan', 'breakdown', 'detail',
                 'inner_iters', 'fill_chunk', 'warmup_s', 'num_params',
                 'threads'):

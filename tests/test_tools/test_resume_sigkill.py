@@ -8,7 +8,8 @@ and a checkpoint every 2 iterations. One run is killed with SIGKILL once
 ``iter_4.pth`` is complete (``last_checkpoint`` names it), i.e. mid-epoch,
 and resumed with ``--resume``; another runs uninterrupted. The final weights,
 the optimizer state, the scheduler state and the ``patchgd_step`` buffer (the
-cell sampler's position) must agree.
+cell sampler's position) must agree. ``LatentBufferHook``'s host latent
+cache is on, so the resumed run must also get the cached Z back.
 
 What makes this work, all in mmengine 0.10.7 except the last point:
 ``IterBasedTrainLoop.run`` advances the dataloader by the resumed iteration
@@ -91,6 +92,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 log_processor = dict(by_epoch=False)
+# Z of each sample kept on the host and reused for 2 visits: saved in the
+# checkpoints by the hook, so the resumed run reuses what the killed run had
+custom_hooks = [dict(type='LatentBufferHook', log_memory=False,
+                     latent_cache=dict(refresh_interval=2))]
 env_cfg = dict(cudnn_benchmark=False,
                mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='gloo'))
@@ -198,4 +203,6 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     _assert_trees_close(a['param_schedulers'], b['param_schedulers'],
                         'param_schedulers')
     assert a['meta']['seed'] == b['meta']['seed'] == 0
+    assert len(a['latent_cache']['entries']) > 0
+    _assert_trees_close(a['latent_cache'], b['latent_cache'], 'latent_cache')
     assert a['meta']['iter'] == b['meta']['iter'] == MAX_ITERS
