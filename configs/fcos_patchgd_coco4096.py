@@ -87,39 +87,17 @@ classes = (
     'hair drier',
     'toothbrush',
 )
-img_scale = (4096, 4096)
+model = dict(bbox_head=dict(num_classes=len(classes)))
 
-model = dict(
-    bbox_head=dict(num_classes=len(classes)),
-    patch_cfg=dict(patch_size=512))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor')),
-]
-train_dataloader = dict(dataset=dict(
-    data_root=data_root, metainfo=dict(classes=classes),
-    ann_file='annotations/instances_train.json', data_prefix=dict(img='train/'),
-    pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(
-    data_root=data_root, metainfo=dict(classes=classes),
-    ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
-    pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(
-    data_root=data_root, metainfo=dict(classes=classes),
-    ann_file='annotations/instances_test.json', data_prefix=dict(img='test/'),
-    pipeline=test_pipeline))
+def _split(name):
+    return dict(dataset=dict(
+        data_root=data_root, metainfo=dict(classes=classes),
+        ann_file=f'annotations/instances_{name}.json', data_prefix=dict(img=f'{name}/')))
+
+
+train_dataloader = _split('train')
+val_dataloader = _split('val')
+test_dataloader = _split('val')  # the mosaics have train and val only
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
-test_evaluator = dict(ann_file=data_root + 'annotations/instances_test.json')
-custom_hooks = [dict(type='LatentBufferHook')]
+test_evaluator = val_evaluator

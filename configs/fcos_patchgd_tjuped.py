@@ -4,13 +4,10 @@
 # patches; on-disk layout in docs/datasets.md.
 _base_ = './_base_/fcos_patchgd_r50_coco_format.py'
 data_root = 'data/TJU-Ped-traffic/'
-classes = ('pedestrian',)
+classes = ('pedestrian', )
+model = dict(bbox_head=dict(num_classes=len(classes)))
+# TJU-Ped-traffic images are 1624x1200: train and test at 2048
 img_scale = (2048, 2048)
-
-model = dict(
-    bbox_head=dict(num_classes=len(classes)),
-    patch_cfg=dict(patch_size=512))
-
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -26,18 +23,16 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                     'scale_factor')),
 ]
-train_dataloader = dict(dataset=dict(
-    data_root=data_root, metainfo=dict(classes=classes),
-    ann_file='annotations/train.json', data_prefix=dict(img='images/train/'),
-    pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(
-    data_root=data_root, metainfo=dict(classes=classes),
-    ann_file='annotations/val.json', data_prefix=dict(img='images/val/'),
-    pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(
-    data_root=data_root, metainfo=dict(classes=classes),
-    ann_file='annotations/test.json', data_prefix=dict(img='images/test/'),
-    pipeline=test_pipeline))
+
+def _split(name, pipeline):
+    return dict(dataset=dict(
+        data_root=data_root, metainfo=dict(classes=classes),
+        ann_file=f'annotations/{name}.json',
+        data_prefix=dict(img=f'images/{name}/'), pipeline=pipeline))
+
+
+train_dataloader = _split('train', train_pipeline)
+val_dataloader = _split('val', test_pipeline)
+test_dataloader = _split('test', test_pipeline)
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
 test_evaluator = dict(ann_file=data_root + 'annotations/test.json')
-custom_hooks = [dict(type='LatentBufferHook')]

@@ -1,4 +1,4 @@
-"""Data checks for mmseg pipelines (registered in ``mmseg.registry.TRANSFORMS``).
+"""Data checks for mmseg pipelines, registered in mmseg's ``TRANSFORMS``.
 
 Imported by a config, not by ``mmpatch.datasets`` (which stays free of the
 OpenMMLab libraries)::

@@ -78,6 +78,21 @@ class PatchGDMixin:
         """False for PatchGD without the global patch (a baseline)."""
         return True
 
+    @contextmanager
+    def probing(self) -> Iterator[None]:
+        """Eval mode without gradients, for shape probes at build time.
+
+        BatchNorm in train mode fails on a 1-sample, 1x1 map; the caller's
+        mode is restored afterwards.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.train(was_training)
+
     # ----------------------------------------------------------------- pieces
     def make_grid(self, inputs: Tensor,
                   data_samples: Optional[list]) -> PatchGrid:

@@ -116,14 +116,9 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
 
     def _backbone_width(self) -> int:
         """Channels of the pooled backbone output, found with a probe."""
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                probe = torch.zeros(1, 3, *self.patch_cfg.patch_size)
-                return self._pooled(probe).shape[1]
-        finally:
-            self.train(was_training)
+        with self.probing():
+            probe = torch.zeros(1, 3, *self.patch_cfg.patch_size)
+            return self._pooled(probe).shape[1]
 
     def _pooled(self, patches: Tensor) -> Tensor:
         feats = self.extract_feat(patches, stage='neck')

@@ -110,15 +110,9 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
         per-patch maps would not tile the whole-image map exactly.
         """
         probe = 256
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                x = torch.zeros(1, 3, probe, probe)
-                feats = self.extract_feat(x)
-                out = self.decode_head(feats)
-        finally:
-            self.train(was_training)
+        with self.probing():
+            feats = self.extract_feat(torch.zeros(1, 3, probe, probe))
+            out = self.decode_head(feats)
         divisor = max(probe // f.shape[-1] for f in feats)
         stride = probe // out.shape[-1]
         ph, pw = self.patch_cfg.patch_size

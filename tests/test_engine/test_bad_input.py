@@ -95,7 +95,8 @@ def test_truncated_image_stops_training_dataset(seg_scope, tmp_path):
                                 dict(type='LoadAnnotations'),
                                 dict(type='PackSegInputs')])
     assert ds[0]['data_samples'].img_path.endswith('a.png')
-    with pytest.raises(AssertionError, match=r'failed to load image: .*b\.png'):
+    with pytest.raises(AssertionError,
+                       match=r'failed to load image: .*b\.png'):
         ds[1]
 
 
@@ -166,8 +167,9 @@ def test_four_channels_unchanged_fail_in_data_preprocessor(seg_scope,
         type='SegDataPreProcessor', mean=[10., 20., 30.], std=[2., 3., 4.],
         size_divisor=32))).eval()
     outs = {}
-    for kind, data in dict(rgba=np.dstack([rgb, rgb[..., :1]]),
-                           gray=rgb[..., 0], gray3=rgb[..., [0, 0, 0]]).items():
+    kinds = dict(rgba=np.dstack([rgb, rgb[..., :1]]), gray=rgb[..., 0],
+                 gray3=rgb[..., [0, 0, 0]])
+    for kind, data in kinds.items():
         path = tmp_path / f'{kind}.png'
         cv2.imwrite(str(path), data)
         res = LoadImageFromFile(color_type='unchanged')(
@@ -229,6 +231,21 @@ def one_patch_fcos_cfg():
     cfg['bbox_head']['norm_cfg'] = dict(type='GN', num_groups=8,
                                         requires_grad=True)
     return cfg
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "PatchGlobalClassifier's GridHead BatchNorm sees one value per channel "
+    'for a 1x1 grid and a batch of 1 (per rank), and torch refuses it in '
+    "training ('Expected more than 1 value per channel when training')."))
+def test_classifier_trains_image_smaller_than_patch_batch_of_one(cls_scope):
+    from tests.test_models.test_classifier import build, cls_cfg, cls_samples
+    model = build(cls_cfg(patch_cfg=dict(patch_size=64, inner_iters=1,
+                                         sample_fraction=1.0)))
+    model.train()
+    data = dict(inputs=[torch.randint(0, 255, (3, 60, 60), dtype=torch.uint8)],
+                data_samples=cls_samples([1], [(60, 60)]))
+    log = model.train_step(data, sgd(model))
+    assert math.isfinite(float(log['loss']))
 
 
 # --------------------------------------------------- very elongated image --
@@ -537,7 +554,7 @@ def test_patches_per_iter_exceeding_grid(seg_scope):
                for k, v in model.state_dict().items())
 
 
-# ------------------------------------------------------------ NaN / inf loss --
+# ----------------------------------------------------------- NaN / inf loss --
 def nan_step(model, x, samples):
     model.train()
     params = {n: p.detach().clone() for n, p in model.named_parameters()}

@@ -246,8 +246,9 @@ def test_gradients_all_reduced_once_per_optimizer_step(ddp_run, task):
 
     mmdet's FCOS also calls ``all_reduce`` inside its loss (``reduce_mean``
     of ``num_pos`` and of the centerness denominator, once per inner
-    iteration): scalars, counted apart. DDP's own reducer never runs (its communication hook never
-    fires): the inner loop bypasses ``DDP.forward``.
+    iteration): scalars, counted apart. DDP's own reducer never runs (its
+    communication hook never fires): the inner loop bypasses
+    ``DDP.forward``.
     """
     _, reports = ddp_run
     for report in reports:
@@ -292,16 +293,18 @@ def test_wrapper_rejects_plain_models():
     'one-task slurm job) without model_wrapper_cfg silently trains the full '
     'computation through MMDistributedDataParallel: patchgd_step stays 0. '
     'Checking mmengine.dist.is_distributed() instead would refuse it.'))
-def test_default_wrapper_is_refused_with_one_rank(seg_scope):
+def test_default_wrapper_is_refused_with_one_rank(seg_scope, monkeypatch):
     import torch.distributed as dist
     from mmengine.model import MMDistributedDataParallel
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(_free_port()))
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('MASTER_PORT', str(_free_port()))
     dist.init_process_group('gloo', rank=0, world_size=1)
     try:
         model = seg_model()
         wrapper = MMDistributedDataParallel(module=model)
         model.train()
-        with pytest.raises(RuntimeError, match='PatchGDDistributedDataParallel'):
+        with pytest.raises(RuntimeError,
+                           match='PatchGDDistributedDataParallel'):
             wrapper.train_step(seg_batch(0, [0, 1]), optim_for(model))
     finally:
         dist.destroy_process_group()

@@ -1,4 +1,4 @@
-"""Kill a training run with SIGKILL, resume it, reach the uninterrupted weights.
+"""Kill a training run with SIGKILL, resume it, reach the uninterrupted run.
 
 issue 8: ``tools/train.py`` trains a tiny U-Net ``PatchGlobalSegmentor`` on
 a generated UltraDigits split (6 canvases of 128 px, batch 2: an epoch is 3

@@ -1,0 +1,294 @@
+"""`make benchmarks`: regenerate every number and picture of docs/benchmarks.md.
+
+    python tools/run_benchmarks.py [--work-dir work_dirs/benchmarks]
+                                   [--only det seg cls memory]
+                                   [--det-iters 120] [--seg-iters 120] [--cls-iters 200]
+
+Each accuracy comparison trains PatchGD for a fixed number of iterations,
+then trains each baseline for the same wall-clock time, and scores all of
+them on the same whole test images (mmpatch.utils.experiment, one fresh
+process per run). The memory section runs tools/benchmark_memory.py. The
+pictures are drawn by the libraries' own visualizers through
+``tools/test.py --show-dir``. Results go to WORK_DIR/*.json and the page is
+written from them, so it always matches the run. Not part of `make test`:
+it takes about an hour on 2 CPU cores.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import re
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+sys.path.insert(0, ROOT)
+
+from mmpatch.utils.experiment import run_subprocess  # noqa: E402
+
+DOC = osp.join(ROOT, 'docs', 'benchmarks.md')
+IMAGES = osp.join(ROOT, 'docs', 'images')
+LONG = {'train_cfg.max_iters': 100000, 'train_cfg.val_interval': 100000}
+
+
+def _iters(n: int) -> Dict:
+    return {'train_cfg.max_iters': n, 'train_cfg.val_interval': n,
+            'default_hooks.checkpoint.interval': n}
+
+
+def compare(name: str, ours_cfg: str, baselines: Dict[str, str], iters: int,
+            work_dir: str) -> Dict:
+    """PatchGD for ``iters`` iterations, each baseline for the same time."""
+    out = osp.join(work_dir, f'{name}.json')
+    ours = run_subprocess(ours_cfg, osp.join(work_dir, name, 'patchgd'),
+                          _iters(iters))
+    runs = {'PatchGD + global (ours)': ours}
+    for label, cfg in baselines.items():
+        runs[label] = run_subprocess(
+            cfg, osp.join(work_dir, name, label.split()[0]),
+            dict(LONG, **{'default_hooks.checkpoint.interval': 100000}),
+            time_limit=ours['train_s'])
+    with open(out, 'w') as f:
+        json.dump(runs, f, indent=2)
+    return runs
+
+
+def stroke_scores(work_dir: str) -> Dict[str, float]:
+    """Per-class IoU / Dice / F-score of the stroke class from mmseg's log."""
+    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
+    scores: Dict[str, float] = {}
+    for log in logs:
+        text = open(log).read()
+        header = re.findall(r'^\|\s*Class\s*\|(.*)\|\s*$', text, re.M)
+        rows = re.findall(r'^\|\s*stroke\s*\|(.*)\|\s*$', text, re.M)
+        if header and rows:
+            names = [h.strip() for h in header[-1].split('|')]
+            values = [float(v) for v in rows[-1].split('|')]
+            scores = dict(zip(names, values))
+    return scores
+
+
+def memory(work_dir: str) -> Dict[str, List[Dict]]:
+    """tools/benchmark_memory.py runs; records and plots."""
+    runs = {
+        'fcos_r50': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
+                     '2048', '4096', '--baseline', 'full', '--steps', '1',
+                     '--cfg-options', 'model.patch_cfg.inner_iters=1',
+                     '--budget', '2G'],
+        'ultradigits_det': ['configs/fcos_patchgd_ultradigits.py', '--sizes',
+                            '1024', '2048', '4096', '8192', '--baseline',
+                            'full', '--steps', '1'],
+        'unet_seg': ['configs/unet_patchgd_ultradigits.py', '--sizes', '1024',
+                     '2048', '--baseline', 'full', '--steps', '1'],
+    }
+    results = {}
+    for name, args in runs.items():
+        out = osp.join(work_dir, f'memory_{name}.json')
+        plot = osp.join(IMAGES, f'memory_{name}.png')
+        subprocess.run([sys.executable, 'tools/benchmark_memory.py', *args,
+                        '--json', out, '--plot', plot], cwd=ROOT, check=True)
+        with open(out) as f:
+            results[name] = json.load(f)
+    return results
+
+
+def pictures(work_dir: str) -> List[str]:
+    """Whole-image predictions drawn by mmdet's / mmseg's visualizers."""
+    made = []
+    for name, runs in (('det', ('patchgd', 'downsampled')),
+                       ('seg', ('patchgd', 'downsampled'))):
+        for run in runs:
+            run_dir = osp.join(work_dir, name, run)
+            result = osp.join(run_dir, 'experiment.json')
+            if not osp.exists(result):
+                continue
+            cfg = json.load(open(result))['config']
+            ckpts = sorted(glob.glob(osp.join(run_dir, '*.pth')),
+                           key=osp.getmtime)
+            if not ckpts:
+                continue
+            show = osp.join(run_dir, 'show')
+            subprocess.run([sys.executable, 'tools/test.py', cfg, ckpts[-1],
+                            '--work-dir', osp.join(run_dir, 'test'),
+                            '--show-dir', show], cwd=ROOT, check=True)
+            drawn = sorted(glob.glob(osp.join(show, '**', '*.png'),
+                                     recursive=True)) + sorted(
+                glob.glob(osp.join(run_dir, 'test', '**', 'show', '**',
+                                   '*.png'), recursive=True))
+            if drawn:
+                dst = osp.join(IMAGES, f'pred_{name}_{run}.png')
+                _shrink(drawn[0], dst)
+                made.append(dst)
+    return made
+
+
+def _shrink(src: str, dst: str, side: int = 1024) -> None:
+    import cv2
+    img = cv2.imread(src)
+    scale = side / max(img.shape[:2])
+    if scale < 1:
+        img = cv2.resize(img, None, fx=scale, fy=scale,
+                         interpolation=cv2.INTER_AREA)
+    os.makedirs(osp.dirname(dst), exist_ok=True)
+    cv2.imwrite(dst, img)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', default='work_dirs/benchmarks')
+    parser.add_argument('--only', nargs='+',
+                        default=['det', 'seg', 'cls', 'memory', 'pictures'])
+    parser.add_argument('--det-iters', type=int, default=120)
+    parser.add_argument('--seg-iters', type=int, default=120)
+    parser.add_argument('--cls-iters', type=int, default=200)
+    args = parser.parse_args()
+    work = osp.abspath(args.work_dir)
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(IMAGES, exist_ok=True)
+    os.chdir(ROOT)
+    t0 = time.time()
+    if 'det' in args.only:
+        compare('det', 'configs/fcos_patchgd_ultradigits.py', {
+            'downsampled FCOS (256 px)':
+            'configs/baselines/fcos_downsampled_ultradigits.py'
+        }, args.det_iters, work)
+    if 'seg' in args.only:
+        compare('seg', 'configs/unet_patchgd_ultradigits.py', {
+            'downsampled U-Net (128 px)':
+            'configs/baselines/unet_downsampled_ultradigits.py'
+        }, args.seg_iters, work)
+    if 'cls' in args.only:
+        compare('cls', 'configs/resnet_patchgd_ultradigits.py', {
+            'downsampled ResNet (128 px)':
+            'configs/baselines/resnet_downsampled_ultradigits.py',
+            'PatchGD without global patch':
+            'configs/baselines/resnet_patchgd_noglobal_ultradigits.py',
+        }, args.cls_iters, work)
+    if 'memory' in args.only:
+        with open(osp.join(work, 'memory.json'), 'w') as f:
+            json.dump(memory(work), f, indent=2)
+    if 'pictures' in args.only:
+        pictures(work)
+    write_page(work, time.time() - t0)
+    print(f'wrote {DOC}')
+
+
+# --------------------------------------------------------------------- page
+def _load(work: str, name: str) -> Optional[Dict]:
+    path = osp.join(work, f'{name}.json')
+    return json.load(open(path)) if osp.exists(path) else None
+
+
+def _table(runs: Dict, keys: List[tuple]) -> str:
+    head = '| method | ' + ' | '.join(k for k, _ in keys) + \
+        ' | iterations | train time (s) | peak train memory (MiB) |'
+    lines = [head, '|' + ' --- |' * (len(keys) + 4)]
+    for label, r in runs.items():
+        m = r['metrics']
+        vals = ' | '.join(
+            f'{m[k]:.3f}' if isinstance(m.get(k), float) else '—'
+            for _, k in keys)
+        lines.append(f'| {label} | {vals} | {r["iters"]} | '
+                     f'{r["train_s"]:.0f} | {r["peak_train_mb"]:.0f} |')
+    return '\n'.join(lines)
+
+
+def _memory_table(records: List[Dict]) -> str:
+    lines = ['| method | size | patch | k | peak train (MiB) | '
+             'peak inference (MiB) | step (s) | inference (s) | status |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    for r in records:
+        def f(key, fmt='{:.0f}'):
+            v = r.get(key)
+            return fmt.format(v) if isinstance(v, (int, float)) else '—'
+        lines.append(
+            f'| {r["method"]} | {r["size"]} | {r.get("patch") or "—"} | '
+            f'{r.get("k") or "—"} | {f("peak_train_mb")} | '
+            f'{f("peak_infer_mb")} | {f("step_s", "{:.1f}")} | '
+            f'{f("infer_s", "{:.1f}")} | {r["status"]} |')
+    return '\n'.join(lines)
+
+
+def write_page(work: str, seconds: float) -> None:
+    parts = [
+        '# Benchmarks', '',
+        'Everything on this page was produced by one command on a 2-core '
+        'CPU machine (no GPU):', '', '```bash', 'make benchmarks   # '
+        'python tools/run_benchmarks.py', '```', '',
+        f'Last run: {time.strftime("%Y-%m-%d")}, {seconds / 60:.0f} min. '
+        'Raw results: `work_dirs/benchmarks/*.json`. Peak memory is '
+        'measured by `mmpatch.engine.memory.MemoryMeter` (live tensor bytes '
+        'on CPU, see [memory.md](memory.md)). Accuracy runs train PatchGD '
+        'for a fixed number of iterations and each baseline for the same '
+        'wall-clock time, then score all of them on the same whole test '
+        'images of UltraDigits (16 canvases of 1024x1024).', ''
+    ]
+    det = _load(work, 'det')
+    if det:
+        parts += ['## Detection: FCOS on UltraDigits', '',
+                  '`configs/fcos_patchgd_ultradigits.py` against '
+                  '`configs/baselines/fcos_downsampled_ultradigits.py` (the '
+                  'same narrow FCOS on canvases downsampled to the 256 px '
+                  'patch size). COCO metrics on the whole test canvases:', '',
+                  _table(det, [('AP', 'coco/bbox_mAP'),
+                               ('AP50', 'coco/bbox_mAP_50'),
+                               ('AP_small', 'coco/bbox_mAP_s'),
+                               ('AP_medium', 'coco/bbox_mAP_m')]), '']
+    seg = _load(work, 'seg')
+    if seg:
+        for label, r in seg.items():
+            r['metrics'].update({f'stroke_{k}': v / 100 for k, v in
+                                 stroke_scores(r['work_dir']).items()})
+        parts += ['## Segmentation: U-Net on UltraDigits strokes', '',
+                  '`configs/unet_patchgd_ultradigits.py` against '
+                  '`configs/baselines/unet_downsampled_ultradigits.py` (the '
+                  'same U-Net trained and inferred at the 128 px patch size, '
+                  'masks upsampled to 1024 px for scoring):', '',
+                  _table(seg, [('mIoU', 'mIoU'), ('stroke IoU', 'stroke_IoU'),
+                               ('stroke Dice', 'stroke_Dice'),
+                               ('stroke F1', 'stroke_Fscore')]), '']
+    cls = _load(work, 'cls')
+    if cls:
+        parts += ['## Classification: digit sum on UltraDigits', '',
+                  '`configs/resnet_patchgd_ultradigits.py` against the '
+                  'downsampled ResNet and PatchGD without the global patch '
+                  '(`configs/baselines/resnet_*_ultradigits.py`):', '',
+                  _table(cls, [('top-1 accuracy', 'accuracy/top1')]), '']
+    mem = _load(work, 'memory')
+    if mem:
+        parts += ['## Memory against image size', '',
+                  'One training step and one inference per size, each in a '
+                  'fresh process (`tools/benchmark_memory.py`); the '
+                  'baseline is the same network as a stock model on the '
+                  'whole image. "oom" means it did not fit the 20 GiB limit '
+                  'given to each run.', '']
+        titles = {'fcos_r50': 'FCOS ResNet-50 (`configs/fcos_patchgd_sodad.py`, '
+                  '512 px patches, latent 64, one inner iteration of one '
+                  'patch)',
+                  'ultradigits_det': 'Narrow FCOS '
+                  '(`configs/fcos_patchgd_ultradigits.py`, 256 px patches)',
+                  'unet_seg': 'U-Net (`configs/unet_patchgd_ultradigits.py`, '
+                  '128 px patches)'}
+        for name, records in mem.items():
+            parts += [f'### {titles.get(name, name)}', '',
+                      f'![memory](images/memory_{name}.png)', '',
+                      _memory_table(records), '']
+    pics = sorted(glob.glob(osp.join(IMAGES, 'pred_*.png')))
+    if pics:
+        parts += ['## Predictions on a whole test canvas', '',
+                  'Drawn by mmdet\'s `DetLocalVisualizer` and mmseg\'s '
+                  '`SegLocalVisualizer` through `tools/test.py --show-dir` '
+                  '(left: ground truth, right: prediction):', '']
+        for p in pics:
+            parts += [f'**{osp.basename(p)[5:-4]}**', '',
+                      f'![{osp.basename(p)}](images/{osp.basename(p)})', '']
+    with open(DOC, 'w') as f:
+        f.write('\n'.join(parts) + '\n')
+
+
+if __name__ == '__main__':
+    main()
