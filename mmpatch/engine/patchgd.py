@@ -159,8 +159,8 @@ class PatchGDMixin:
         This is what ``forward(mode='loss')`` returns. Its memory grows with
         the image; training goes through :meth:`train_step` instead.
         """
-        from mmengine.dist import get_world_size
-        if self.training and get_world_size() > 1 and not getattr(
+        from mmengine.dist import is_distributed
+        if self.training and is_distributed() and not getattr(
                 self, 'patchgd_distributed', False):
             raise RuntimeError(
                 'an mmpatch model is being trained by a distributed wrapper '
@@ -236,6 +236,14 @@ class PatchGDMixin:
                 'models: the inner loop accumulates gradients itself; set '
                 'patch_cfg.accumulate instead')
         t0 = time.perf_counter()
+        # a non-finite forward writes NaN into BatchNorm running statistics
+        # before the loss can be checked: keep them to restore on failure
+        norm_stats = {
+            f'{name}.{key}': b.detach().clone()
+            for name, m in self.named_modules()
+            if isinstance(m, _BatchNorm)
+            for key, b in m.named_buffers(recurse=False)
+        } if cfg.check_finite else {}
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
         inputs, data_samples = data['inputs'], data['data_samples']
@@ -280,9 +288,13 @@ class PatchGDMixin:
                     current, global_leaves or global_feats, data_samples)
             loss, log_vars = self.parse_losses(losses)
             if cfg.check_finite and not torch.isfinite(loss):
+                buffers = dict(self.named_buffers())
+                for name, value in norm_stats.items():
+                    buffers[name].copy_(value)
+                optim_wrapper.zero_grad()
                 raise FloatingPointError(
                     _nonfinite_message(log_vars, j, int(self.patchgd_step),
-                                       data_samples))
+                                       data_samples, j // cfg.accumulate > 0))
             optim_wrapper.backward(loss / window)
             for key, value in log_vars.items():
                 sums[key] = sums.get(key, 0) + value.detach()
@@ -326,14 +338,19 @@ def _ends_window(j: int, inner_iters: int, accumulate: int) -> bool:
 
 
 def _nonfinite_message(log_vars: dict, inner: int, step: int,
-                       data_samples: Optional[list]) -> str:
-    terms = ', '.join(f'{k}={float(v):.4g}' for k, v in log_vars.items())
+                       data_samples: Optional[list],
+                       stepped_before: bool) -> str:
+    terms = ', '.join(f'{k}={float(v.detach()):.4g}'
+                      for k, v in log_vars.items())
     paths = [
         s.metainfo.get('img_path', '?') for s in (data_samples or [])
         if hasattr(s, 'metainfo')
     ]
+    updated = ('earlier accumulation windows of this step already updated '
+               'the weights; this one did not' if stepped_before else
+               'the weights and BatchNorm statistics were not updated')
     return (f'non-finite loss at training step {step}, inner iteration '
-            f'{inner}: {terms}; inputs: {paths}. The weights were not '
-            'updated. Lower the learning rate, enable gradient clipping '
+            f'{inner}: {terms}; inputs: {paths}. {updated}. Lower the '
+            'learning rate, enable gradient clipping '
             '(optim_wrapper.clip_grad) or check these images and their '
             'annotations.')

@@ -1,12 +1,38 @@
 """PatchGlobalDetector: PatchGD + global patch around mmdet's FCOS."""
 from typing import Dict, List, Optional, Tuple
 
+import torch
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 from mmpatch.engine import LatentBuffer, PatchGDMixin, PatchGrid
 from .fusion import check_fusion, fuse_maps
+
+
+def clip_gt_boxes(data_samples: list) -> list:
+    """Clip gt boxes to each image's ``img_shape``; drop those left empty.
+
+    Without it a box reaching past the image (a pipeline without mmdet's
+    clipping ``Resize``) would make positive points in the padding.
+    """
+    for sample in data_samples:
+        gt = sample.gt_instances
+        if len(gt) == 0:
+            continue
+        h, w = sample.metainfo['img_shape'][:2]
+        boxes = gt.bboxes
+        tensor = boxes.tensor if hasattr(boxes, 'tensor') else boxes
+        x = tensor[:, 0::2].clamp(0, w)
+        y = tensor[:, 1::2].clamp(0, h)
+        clipped = torch.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], dim=1)
+        keep = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
+        if hasattr(boxes, 'tensor'):
+            boxes.tensor = clipped
+        else:
+            gt.bboxes = clipped
+        sample.gt_instances = gt[keep]
+    return data_samples
 
 
 @MODELS.register_module()
@@ -117,7 +143,8 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
     def loss_by_latent(self, latent: LatentBuffer, global_feats: List[Tensor],
                        data_samples: list) -> Dict[str, Tensor]:
         return self.bbox_head.loss(
-            self.fused_features(latent, global_feats), data_samples)
+            self.fused_features(latent, global_feats),
+            clip_gt_boxes(data_samples))
 
     def predict_by_latent(self,
                           latent: LatentBuffer,

@@ -164,12 +164,30 @@ def setup_amp(cfg: Config) -> Config:
     return cfg
 
 
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint to auto-resume from, or None to start afresh.
+
+    mmengine reads ``work_dir/last_checkpoint``; a run killed while writing
+    it leaves the file empty, and mmengine then fails on an empty path. Fall
+    back to the newest non-empty ``*.pth`` in the work dir.
+    """
+    import glob
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if osp.exists(marker):
+        path = open(marker).read().strip()
+        if path and osp.exists(path) and osp.getsize(path) > 0:
+            return path
+    ckpts = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
+             if osp.getsize(p) > 0]
+    return max(ckpts, key=osp.getmtime) if ckpts else None
+
+
 def setup_resume(cfg: Config, resume: Optional[str]) -> Config:
     """``--resume`` alone (``'auto'``): the latest checkpoint in work_dir;
     ``--resume PATH``: that file; not given: the config decides."""
     if resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = latest_checkpoint(cfg.work_dir)
     elif resume is not None:
         cfg.resume = True
         cfg.load_from = resume
@@ -330,6 +348,21 @@ def merge_test_args(cfg: Config, args: argparse.Namespace) -> Config:
     return setup_out_cfg(cfg, args.out, scope)
 
 
+def _init_cpu_process_group(cfg: Config) -> None:
+    """Start gloo for a distributed launch on a machine without CUDA.
+
+    mmengine's ``init_dist('pytorch')`` always calls
+    ``torch.cuda.set_device``; the runner skips it when a process group
+    already exists, so CPU launches start one here.
+    """
+    import torch
+    import torch.distributed as dist
+    if (cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available()
+            or not dist.is_available() or dist.is_initialized()):
+        return
+    dist.init_process_group(backend='gloo')
+
+
 def build_runner(cfg: Config):
     """``Runner.from_cfg``, or the config's ``runner_type`` from RUNNERS."""
     from mmengine.registry import RUNNERS
@@ -338,6 +371,7 @@ def build_runner(cfg: Config):
     # mmpatch's weights-only checkpoint loading (resume, load_from, test)
     from mmpatch.utils import enable_safe_checkpoint_loading
     enable_safe_checkpoint_loading()
+    _init_cpu_process_group(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)

@@ -287,12 +287,6 @@ def test_wrapper_rejects_plain_models():
         PatchGDDistributedDataParallel(module=torch.nn.Linear(2, 2))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'PatchGDMixin.loss checks get_world_size() > 1, so a one-process '
-    'distributed job (torchrun --nproc_per_node=1 --launcher pytorch, a '
-    'one-task slurm job) without model_wrapper_cfg silently trains the full '
-    'computation through MMDistributedDataParallel: patchgd_step stays 0. '
-    'Checking mmengine.dist.is_distributed() instead would refuse it.'))
 def test_default_wrapper_is_refused_with_one_rank(seg_scope, monkeypatch):
     import torch.distributed as dist
     from mmengine.model import MMDistributedDataParallel
