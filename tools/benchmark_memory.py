@@ -5,7 +5,11 @@ against a baseline, for several image sizes.
         [--baseline full|downsampled|none] [--baseline-config CONFIG]
         [--json OUT.json] [--plot OUT.png] [--steps N] [--batch-size B]
         [--memory-limit 20G] [--budget 2G] [--timeout S] [--breakdown]
-        [--device cpu|cuda] [--cfg-options k=v ...]
+        [--device cpu|cuda] [--threads T] [--seed S] [--log-dir DIR]
+        [--cfg-options k=v ...]
+
+``--baseline`` defaults to ``full`` when ``--baseline-config`` is given,
+else to ``none`` (ours only). For timings, use ``--steps 3`` (below).
 
 Every (method, size) pair runs in a fresh subprocess (this script in its
 hidden ``--one`` mode), so one run cannot inherit another's memory and a
@@ -26,7 +30,8 @@ ending the benchmark. In the subprocess:
    meter's per-operator bookkeeping (about 20 us an operator, +50% at
    256 px, little at large sizes) is then out of the time;
 4. one inference (``val_step`` in eval mode under ``torch.no_grad``) is
-   measured (and, with ``N`` > 2, timed once more without the meter);
+   measured, with ``track=[model, batch]`` (no optimizer state) (and, with
+   ``N`` > 2, timed once more without the meter);
 5. with ``--breakdown``, one more training step and one more inference are
    run with the peak split by phase (below).
 
@@ -51,9 +56,9 @@ Methods:
 
 The memory limit (``--memory-limit``, default 20G) is imposed on CPU with
 ``RLIMIT_AS`` in the subprocess: it caps the process's *address space*,
-which also holds the interpreter and libraries (about 3-5 GiB of mostly
-untouched mappings with torch and an OpenMMLab library loaded), so the
-tensors get less than the limit. On CUDA the limit is
+which also holds the interpreter and libraries (``vm_setup_mb``: about
+4.1 GiB of mostly untouched mappings with torch and mmdet loaded), so the
+tensors get about 4 GiB less than the limit. On CUDA the limit is
 ``torch.cuda.set_per_process_memory_fraction``. A ``MemoryError``, an
 allocator error ("can't allocate memory", ``DefaultCPUAllocator``, CUDA
 "out of memory", ``std::bad_alloc``) or a subprocess killed by a signal is
@@ -62,7 +67,8 @@ plus the bytes asked for: a lower bound of the step's need) when the
 allocator said how much it asked for. Any other failure is
 ``status: "error: <message>"``, printed with the subprocess's log tail.
 ``--budget`` marks records whose training or inference peak exceeds it
-with ``over_budget: true`` (an oom record: when its lower bound does).
+with ``over_budget: true`` (a record with a missing peak, e.g. oom:
+``true`` when its lower bound exceeds the budget, else ``null``).
 
 ``--breakdown`` splits the peak of a PatchGD step by phase
 (``breakdown.train.peak_mb``: the absolute peak reached while each phase
@@ -83,7 +89,9 @@ Records (a JSON list, rewritten after every subprocess): ``method``,
 ``device``, ``fixed_mb`` (weights + gradients + optimizer state + batch at
 the start of the measured step), ``fill_s``, ``step_cpu_s`` and
 ``infer_cpu_s`` (process CPU time, all threads: steadier than wall time on
-a busy machine), ``timed_with_meter``, ``warmup_s`` and ``warmup_peak_mb``
+a busy machine), ``vm_setup_mb`` (the subprocess's address space once the
+model, optimizer and batch are built: ``--memory-limit`` less this is what
+the step can use), ``timed_with_meter``, ``warmup_s`` and ``warmup_peak_mb``
 (the first step: no optimizer state yet, so its peak is lower with SGD
 momentum or Adam), ``threads``, ``rss_peak_mb``,
 ``train_status``, ``infer_status``, ``memory_limit_mb``, ``plan`` (when
@@ -489,6 +497,18 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _vm_size_mb() -> Optional[float]:
+    """The process's address space now (what RLIMIT_AS caps), MiB."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmSize:'):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def _rss_peak_mb() -> float:
     import resource
     # Linux reports KiB
@@ -560,7 +580,16 @@ def run_one(spec: dict) -> None:
                 memory_method=MemoryMeter(device=device).method,
                 num_params=sum(p.numel() for p in model.parameters()))
             if patchgd:
-                res['patch'] = int(model.patch_cfg.patch_size[0])
+                pcfg = model.patch_cfg
+                res['patch'] = int(pcfg.patch_size[0])
+                # known before the step, so an oom record has them too
+                grid = [-(-input_size // p) for p in pcfg.patch_size]
+                res['grid'] = grid
+                if pcfg.patches_per_iter != 'auto':
+                    res['k'] = int(
+                        pcfg.patches_for(grid[0] * grid[1],
+                                         (input_size, input_size)))
+            res['vm_setup_mb'] = _vm_size_mb()
             measure(spec, res, model, optim_wrapper, batch, device)
     except BaseException as exc:  # noqa: B902 - report, never crash
         if isinstance(exc, KeyboardInterrupt):
@@ -922,7 +951,7 @@ def make_record(spec: dict, out: dict, args) -> Dict[str, Any]:
         steps=spec['steps'],
         wall_s=out.get('wall_s'))
     for key in ('step_cpu_s', 'infer_cpu_s', 'timed_with_meter',
-                'warmup_peak_mb',
+                'warmup_peak_mb', 'vm_setup_mb',
                 'min_needed_train_mb', 'plan', 'breakdown', 'detail',
                 'inner_iters', 'fill_chunk', 'warmup_s', 'num_params',
                 'threads'):
@@ -943,7 +972,7 @@ def over_budget(rec: dict, budget: int) -> Optional[bool]:
     known = [p for p in peaks if p is not None]
     if any(p * MIB > budget for p in known):
         return True
-    if rec['status'] == 'oom' and not known:
+    if rec['status'] != 'ok':  # a peak is missing: unknown
         return None
     return False if known else None
 
@@ -973,8 +1002,10 @@ def format_table(records: List[dict]) -> str:
             if key == 'peak_train_mb' and value is None and \
                     rec.get('min_needed_train_mb') is not None:
                 value = f'>{rec["min_needed_train_mb"]:.0f}'
-            if key == 'status' and rec.get('over_budget'):
-                value = f'{value} (over budget)'
+            if key == 'status':
+                value = _one_line(value, 60)  # the JSON has all of it
+                if rec.get('over_budget'):
+                    value = f'{value} (over budget)'
             row.append(_fmt(value, digits or 1) if digits else _fmt(value))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
@@ -992,11 +1023,12 @@ def plot_records(records: List[dict], path: str, title: str,
                  memory_limit: Optional[int] = None,
                  budget: Optional[int] = None) -> None:
     """Peak training memory (MiB, log y) against image side, one line per
-    method; oom points are red crosses (at their lower bound when known,
-    else at the memory limit)."""
+    method; oom points are crosses in the method's colour (at their lower
+    bound when known, else at the memory limit)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     methods = []
@@ -1025,7 +1057,7 @@ def plot_records(records: List[dict], path: str, title: str,
                     max(ys) if ys else 1.0)
                 ax.plot([r['size']], [y],
                         marker='x',
-                        color='red',
+                        color=line.get_color(),
                         markersize=11,
                         markeredgewidth=2.5,
                         linestyle='none',
@@ -1036,7 +1068,7 @@ def plot_records(records: List[dict], path: str, title: str,
                             textcoords='offset points',
                             xytext=(6, 6),
                             fontsize=8,
-                            color='red')
+                            color=line.get_color())
                 ys.append(y)
     from mmpatch.engine.memory import format_bytes
     if limit_mb and oom_label_done:  # only where something did not fit
@@ -1050,7 +1082,11 @@ def plot_records(records: List[dict], path: str, title: str,
     ax.set_yscale('log')
     ax.set_xticks(sizes)
     ax.set_xticklabels([f'{s}²' for s in sizes])
-    ax.minorticks_off()
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(
+        lambda y, _: f'{y:g}'))
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
     ax.set_xlabel('image side (pixels)')
     ax.set_ylabel('peak training memory (MiB)')
     ax.set_title(title, fontsize=10)

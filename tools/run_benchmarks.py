@@ -75,15 +75,16 @@ def stroke_scores(work_dir: str) -> Dict[str, float]:
 def memory(work_dir: str) -> Dict[str, List[Dict]]:
     """tools/benchmark_memory.py runs; records and plots."""
     runs = {
-        'fcos_r50': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
-                     '2048', '4096', '--baseline', 'full', '--steps', '1',
-                     '--cfg-options', 'model.patch_cfg.inner_iters=1',
-                     '--budget', '2G'],
+        'fcos_r50': ['configs/fcos_patchgd_sodad.py', '--sizes', '2048',
+                     '4096', '--baseline', 'full', '--steps', '1',
+                     '--timeout', '1800', '--cfg-options',
+                     'model.patch_cfg.inner_iters=1',
+                     'model.patch_cfg.patches_per_iter=4', '--budget', '2G'],
         'ultradigits_det': ['configs/fcos_patchgd_ultradigits.py', '--sizes',
                             '1024', '2048', '4096', '8192', '--baseline',
-                            'full', '--steps', '1'],
+                            'full', '--steps', '2'],
         'unet_seg': ['configs/unet_patchgd_ultradigits.py', '--sizes', '1024',
-                     '2048', '--baseline', 'full', '--steps', '1'],
+                     '2048', '--baseline', 'full', '--steps', '2'],
     }
     results = {}
     for name, args in runs.items():
@@ -267,8 +268,8 @@ def write_page(work: str, seconds: float) -> None:
                   'whole image. "oom" means it did not fit the 20 GiB limit '
                   'given to each run.', '']
         titles = {'fcos_r50': 'FCOS ResNet-50 (`configs/fcos_patchgd_sodad.py`, '
-                  '512 px patches, latent 64, one inner iteration of one '
-                  'patch)',
+                  '512 px patches, latent 64, one inner iteration of k = 4 '
+                  'patches)',
                   'ultradigits_det': 'Narrow FCOS '
                   '(`configs/fcos_patchgd_ultradigits.py`, 256 px patches)',
                   'unet_seg': 'U-Net (`configs/unet_patchgd_ultradigits.py`, '

@@ -11,6 +11,10 @@ restores every piece of state they touched:
 * ``P(2, 1)``: the extra cost of one more patch with gradients (a);
 * ``P(1, c)``: the extra cost of ``c - 1`` more patches in a fill chunk (b).
 
+Optimizer state that the first real step creates (momentum, Adam's
+moments) is live during every later step; its size, read after a trial, is
+added to the base.
+
 It then predicts ``P(k, c) = P(1, 1) + a (k - 1) + b (c - 1)``, an upper
 bound of ``max(fill, inner)`` when both grow linearly, and picks the largest
 ``c <= fill_chunk`` and then the largest k that fit under ``budget * (1 -
@@ -23,7 +27,7 @@ from typing import Any, Callable, Dict
 
 from torch import nn
 
-from .memory import format_bytes
+from .memory import format_bytes, tensor_bytes
 
 
 @dataclass
@@ -81,6 +85,17 @@ def plan_memory(model: nn.Module,
     cells = grid.num_cells
     max_chunk = max(1, min(cfg.fill_chunk, cells * grid.batch_size))
 
+    state_before = tensor_bytes(optim_wrapper.optimizer)
+    state_after = [state_before]
+
+    def step() -> None:
+        model.train_step(copy.deepcopy(data_batch), optim_wrapper)
+        # optimizer state (momentum, Adam's moments) appears at the first
+        # step and is then live during every later one; the trials restore
+        # it, so its size is added to the measured base below
+        state_after[0] = max(state_after[0],
+                             tensor_bytes(optim_wrapper.optimizer))
+
     def trial(k: int, chunk: int) -> int:
         overrides = dict(
             patches_per_iter=k,
@@ -92,8 +107,7 @@ def plan_memory(model: nn.Module,
         for key, value in overrides.items():
             setattr(cfg, key, value)
         try:
-            return measure(lambda: model.train_step(
-                copy.deepcopy(data_batch), optim_wrapper))
+            return measure(step)
         finally:
             for key, value in original.items():
                 setattr(cfg, key, value)
@@ -108,6 +122,7 @@ def plan_memory(model: nn.Module,
     finally:
         _load_state(model, optim_wrapper, saved)
 
+    base += max(0, state_after[0] - state_before)
     usable = int(budget * (1 - margin))
     if base > usable:
         raise BudgetError(

@@ -10,7 +10,7 @@ from tests.test_models.test_segmentor import build, samples_for, unet_cfg
 MiB = 2**20
 
 
-def _model_and_batch(seg_scope_unused=None, **patch):
+def _model_and_batch(optimizer='sgd', **patch):
     from mmengine.optim import OptimWrapper
     patch_cfg = dict(patch_size=32, inner_iters=2, fill_chunk=8,
                      patches_per_iter='auto', memory_budget='1G')
@@ -20,7 +20,10 @@ def _model_and_batch(seg_scope_unused=None, **patch):
     batch = dict(inputs=[torch.randint(0, 255, (3, 64, 128),
                                        dtype=torch.uint8)],
                  data_samples=samples_for(shapes, (64, 128)))
-    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
+    params = model.parameters()
+    # plain SGD keeps no state, so the synthetic numbers below stay exact
+    optim = OptimWrapper(torch.optim.Adam(params, lr=1e-3) if optimizer ==
+                         'adam' else torch.optim.SGD(params, lr=1e-3))
     return model, batch, optim
 
 
@@ -45,7 +48,6 @@ def test_planner_choice_from_measurements(seg_scope):
     # nothing the trials did survives: weights, step counter, optimizer
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert not optim.optimizer.state
     # a budget that fits every cell gives k = m * n
     big = plan_memory(model, batch, optim, 10 * 2**30, measure)
     assert big.patches_per_iter == 8
@@ -79,3 +81,14 @@ def test_planned_step_stays_within_measured_budget(seg_scope):
     model.patch_cfg.fill_chunk = plan.fill_chunk
     peak = measure(lambda: model.train_step(copy.deepcopy(batch), optim))
     assert peak <= budget, (peak, budget, plan.summary())
+
+
+def test_planner_counts_optimizer_state_of_the_first_step(seg_scope):
+    """Adam's moments (2x the weights) exist from the first real step on."""
+    from mmpatch.engine.memory import tensor_bytes
+    model, batch, optim = _model_and_batch('adam')
+    weights = tensor_bytes(model)
+    plan = plan_memory(model, batch, optim, 10 * 2**30,
+                       lambda fn: (fn(), 100 * MiB)[1])
+    assert plan.base_peak >= 100 * MiB + 2 * weights * 0.9
+    assert not optim.optimizer.state, 'the trials leave no state behind'

@@ -199,3 +199,5 @@ def test_stock_model_cfg_and_budget(bench):
     assert bench.over_budget(dict(status='oom', min_needed_train_mb=3000.0),
                              2**30) is True
     assert bench.over_budget(dict(status='oom'), 2**30) is None
+    assert bench.over_budget(dict(status='oom', min_needed_train_mb=900.0),
+                             2**30) is None
