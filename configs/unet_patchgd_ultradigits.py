@@ -1,6 +1,6 @@
 # PatchGlobalSegmentor (U-Net) on UltraDigits stroke masks, sized for a CPU:
 #   python tools/train.py configs/unet_patchgd_ultradigits.py
-# 1024 px canvases, 128 px patches (8x8 grid), 4 inner iterations of 16 patches.
+# Canvases at 512 px, 128 px patches (4x4 grid), 4 inner iterations of 4 patches.
 _base_ = [
     './_base_/models/unet_patchgd.py',
     './_base_/datasets/ultradigits_seg.py',

@@ -1,4 +1,4 @@
-# Baseline "full": stock mmseg U-Net on the whole 1024 px UltraDigits canvas.
+# Baseline "full": stock mmseg U-Net on the whole UltraDigits canvas (512 px).
 # Same narrow U-Net as configs/unet_patchgd_ultradigits.py; its memory grows
 # with the image (see docs/benchmarks.md).
 _base_ = [
