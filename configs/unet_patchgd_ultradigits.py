@@ -15,6 +15,7 @@ model = dict(
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25))
 custom_hooks = [dict(type='LatentBufferHook')]
 default_hooks = dict(
+    visualization=dict(type='SegVisualizationHook'),
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,
                     max_keep_ckpts=1))

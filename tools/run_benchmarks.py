@@ -115,9 +115,12 @@ def pictures(work_dir: str) -> List[str]:
             if not ckpts:
                 continue
             show = osp.join(run_dir, 'show')
+            # mmseg's SegVisualizationHook draws every 50th image by default
+            extra = (['--cfg-options', 'default_hooks.visualization.interval=1']
+                     if name == 'seg' else [])
             subprocess.run([sys.executable, 'tools/test.py', cfg, ckpts[-1],
                             '--work-dir', osp.join(run_dir, 'test'),
-                            '--show-dir', show], cwd=ROOT, check=True)
+                            '--show-dir', show, *extra], cwd=ROOT, check=True)
             drawn = sorted(glob.glob(osp.join(show, '**', '*.png'),
                                      recursive=True)) + sorted(
                 glob.glob(osp.join(run_dir, 'test', '**', 'show', '**',
@@ -224,8 +227,8 @@ def write_page(work: str, seconds: float) -> None:
         'Everything on this page was produced by one command on a 2-core '
         'CPU machine (no GPU):', '', '```bash', 'make benchmarks   # '
         'python tools/run_benchmarks.py', '```', '',
-        f'Last run: {time.strftime("%Y-%m-%d")}'
-        + (f', {seconds / 60:.0f} min. ' if seconds >= 60 else '. ') +
+        f'Page written {time.strftime("%Y-%m-%d")}; a full run takes about '
+        'an hour on 2 cores (sections can be rerun with `--only`). ' +
         'Raw results: `work_dirs/benchmarks/*.json`. Peak memory is '
         'measured by `mmpatch.engine.memory.MemoryMeter` (live tensor bytes '
         'on CPU, see [memory.md](memory.md)). Accuracy runs train PatchGD '
@@ -257,13 +260,15 @@ def write_page(work: str, seconds: float) -> None:
         for label, r in seg.items():
             r['metrics'].update({f'stroke_{k}': v / 100 for k, v in
                                  stroke_scores(r['work_dir']).items()})
+            if 'mIoU' in r['metrics']:  # mmseg reports percent
+                r['metrics']['mIoU_frac'] = r['metrics']['mIoU'] / 100
         parts += ['## Segmentation: U-Net on UltraDigits strokes', '',
                   '`configs/unet_patchgd_ultradigits.py` against '
                   '`configs/baselines/unet_downsampled_ultradigits.py` (the '
                   'same U-Net trained and inferred at the 128 px patch size, '
                   'masks upsampled to the original 1024 px for scoring; '
                   'PatchGD sees the canvases at 512 px):', '',
-                  _table(seg, [('mIoU', 'mIoU'), ('stroke IoU', 'stroke_IoU'),
+                  _table(seg, [('mIoU', 'mIoU_frac'), ('stroke IoU', 'stroke_IoU'),
                                ('stroke Dice', 'stroke_Dice'),
                                ('stroke F1', 'stroke_Fscore')]), '']
     cls = _load(work, 'cls')

@@ -14,6 +14,7 @@ model = dict(
 custom_imports = dict(imports=['mmpatch'], allow_failed_imports=False)
 custom_hooks = [dict(type='LatentBufferHook')]
 default_hooks = dict(
+    visualization=dict(type='SegVisualizationHook'),
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,
                     max_keep_ckpts=1))

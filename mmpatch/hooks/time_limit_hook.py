@@ -10,8 +10,8 @@ class TrainTimeLimitHook(Hook):
     """Ends training once ``seconds`` of training have passed.
 
     It sets the loop's ``stop_training`` flag, as mmengine's own
-    ``EarlyStoppingHook`` does, so the run ends cleanly (checkpoint hooks and
-    ``after_train`` still run). Used to train a baseline for the same time as
+    ``EarlyStoppingHook`` does, so the run ends cleanly, and saves the final
+    weights (``iter_N.pth``) with ``runner.save_checkpoint``. Used to train a baseline for the same time as
     a PatchGD run.
 
     Args:
@@ -33,6 +33,10 @@ class TrainTimeLimitHook(Hook):
                          outputs=None) -> None:
         if time.perf_counter() - self._start >= self.seconds:
             runner.train_loop.stop_training = True
+            # the loop ends before max_iters, so CheckpointHook's save_last
+            # never fires: save the final weights here
+            runner.save_checkpoint(runner.work_dir,
+                                   f'iter_{runner.iter + 1}.pth')
             runner.logger.info(
                 f'time limit of {self.seconds:.0f} s reached at iteration '
-                f'{runner.iter + 1}: training stops')
+                f'{runner.iter + 1}: training stops, checkpoint saved')
