@@ -104,7 +104,7 @@ def main(argv=None) -> int:
         print(f'  {split:5s}: {info["num_images"]:5d} canvases, '
               f'{info["num_digits"]:6d} digits, '
               f'labels 0-9: {info["label_hist"]}')
-    print(f'  images/{{split}}/*.png, masks/{{split}}/*.png, '
+    print('  images/{split}/*.png, masks/{split}/*.png, '
           'annotations/instances_{split}.json, meta/{split}.txt')
     return 0
 

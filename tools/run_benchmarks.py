@@ -19,7 +19,6 @@ import json
 import os
 import os.path as osp
 import re
-import shutil
 import subprocess
 import sys
 import time

@@ -41,14 +41,13 @@ class LatentBuffer:
             encode (callable): θ1.
             chunk (int): patches per forward of θ1.
         """
-        cells = grid.all_cells(x.device).reshape(-1)
         total = grid.num_cells * grid.batch_size
         maps: List[Tensor] = []
         pieces: List[List[Tensor]] = []
         for start in range(0, total, chunk):
             flat = torch.arange(start, min(start + chunk, total),
                                 device=x.device)
-            images, cell_ids = flat // grid.num_cells, cells[flat]
+            images, cell_ids = flat // grid.num_cells, flat % grid.num_cells
             feats = encode(grid.gather(x, images, cell_ids))
             if torch.is_grad_enabled():
                 # keep the graph: concatenate, then stitch once

@@ -1,7 +1,7 @@
 """The PatchGD training step and whole-image inference shared by all tasks."""
 import time
 from collections import OrderedDict
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
