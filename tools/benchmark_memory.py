@@ -132,7 +132,8 @@ HOST_TYPES = {
     'PatchGlobalClassifier': 'ImageClassifier',
 }
 PATCHGD_KEYS = ('patch_cfg', 'latent_channels', 'global_fusion',
-                'fusion_convs', 'fusion_channels', 'latent_dim', 'grid_head')
+                'fusion_convs', 'fusion_channels', 'latent_dim', 'grid_head',
+                'towers_in_patch')
 
 # what an out-of-memory failure says, whichever allocator raised it
 OOM_PATTERNS = (
@@ -909,11 +910,12 @@ def build_specs(args) -> List[dict]:
                 f'--baseline downsampled needs the patch size of {args.config}'
                 ' (model.patch_cfg.patch_size)')
         bcfg = args.baseline_config or args.config
+        bopts = dict(({} if args.baseline_config else args.cfg_options)
+                     or {}, **(args.baseline_cfg_options or {}))
         specs.append(
             dict(base, method=args.baseline, config=osp.abspath(bcfg),
                  config_name=bcfg,
-                 cfg_options=None if args.baseline_config else
-                 args.cfg_options,
+                 cfg_options=bopts or None,
                  size=size,
                  input_size=patch if args.baseline == 'downsampled' else size,
                  stock=args.baseline_config is None, patch=patch))
@@ -957,7 +959,7 @@ def make_record(spec: dict, out: dict, args) -> Dict[str, Any]:
                 'threads'):
         if key in out:
             rec[key] = out[key]
-    if args.cfg_options and spec.get('cfg_options'):
+    if spec.get('cfg_options'):
         rec['cfg_options'] = spec['cfg_options']
     if args.budget:
         rec['over_budget'] = over_budget(rec, args.budget)
@@ -1154,6 +1156,11 @@ def parse_args(argv=None):
                         help='override settings of CONFIG (and of the '
                         'derived baseline), e.g. '
                         'model.patch_cfg.patches_per_iter=4')
+    parser.add_argument('--baseline-cfg-options', nargs='+',
+                        action=DictAction,
+                        help='override settings of the baseline only, after '
+                        '--cfg-options, e.g. model.backbone.with_cp=False '
+                        'for the stock network')
     args = parser.parse_args(argv)
     if args.baseline is None:
         args.baseline = 'full' if args.baseline_config else 'none'
@@ -1169,11 +1176,12 @@ def parse_args(argv=None):
     if args.device is None:
         import torch
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    if args.cfg_options:
-        args.cfg_options = {
-            k: (v.to_dict() if hasattr(v, 'to_dict') else v)
-            for k, v in args.cfg_options.items()
-        }
+    for key in ('cfg_options', 'baseline_cfg_options'):
+        if getattr(args, key):
+            setattr(args, key, {
+                k: (v.to_dict() if hasattr(v, 'to_dict') else v)
+                for k, v in getattr(args, key).items()
+            })
     return args
 
 

@@ -77,10 +77,20 @@ def memory(work_dir: str) -> Dict[str, List[Dict]]:
         # one inner iteration of k = 1: the peak of every inner iteration is
         # the same, so one shows it (a 4096 px R50 step takes ~10 min here)
         'fcos_r50': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
-                     '2048', '--baseline', 'full', '--steps', '1',
+                     '2048', '4096', '--baseline', 'full', '--steps', '1',
                      '--timeout', '1800', '--cfg-options',
                      'model.patch_cfg.inner_iters=1',
                      'model.patch_cfg.patches_per_iter=1', '--budget', '2G'],
+        # the stock mmdet network as the baseline: no activation
+        # checkpointing in the backbone (the run above gives the baseline
+        # ours' backbone.with_cp=True)
+        'fcos_r50_stock': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
+                           '2048', '--baseline', 'full', '--steps', '1',
+                           '--timeout', '1800', '--cfg-options',
+                           'model.patch_cfg.inner_iters=1',
+                           'model.patch_cfg.patches_per_iter=1',
+                           '--baseline-cfg-options',
+                           'model.backbone.with_cp=False', '--budget', '2G'],
         'ultradigits_det': ['configs/fcos_patchgd_ultradigits.py', '--sizes',
                             '1024', '2048', '8192', '--baseline', 'full',
                             '--steps', '1'],
@@ -96,6 +106,49 @@ def memory(work_dir: str) -> Dict[str, List[Dict]]:
         with open(out) as f:
             results[name] = json.load(f)
     return results
+
+
+BUDGET_CFG = 'configs/fcos_patchgd_r50_budget1g_ultradigits.py'
+
+
+def budget(work_dir: str) -> Dict:
+    """FCOS-R50 at 2048 px under memory_budget='1G': 20 iterations, every
+    logged peak; then a budget below what k = 1 needs, which must stop the
+    run before training with the planner's error."""
+    out: Dict = {'config': BUDGET_CFG}
+    run_dir = osp.join(work_dir, 'budget', '1G')
+    cmd = [sys.executable, 'tools/train.py', BUDGET_CFG, '--work-dir',
+           run_dir, '--cfg-options', 'train_cfg.val_interval=100000']
+    t0 = time.time()
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    out['train_s'] = time.time() - t0
+    scalars = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data',
+                                        'scalars.json')))[-1]
+    rows = [json.loads(line) for line in open(scalars)]
+    peaks = [(r['iter'], r['memory/peak_mb']) for r in rows
+             if 'memory/peak_mb' in r]
+    out['peaks_mb'] = peaks
+    out['k'] = [r.get('patches_per_iter') for r in rows
+                if 'patches_per_iter' in r]
+    log = sorted(glob.glob(osp.join(run_dir, '*', '*.log')))[-1]
+    plan = [line.split(' - ')[-1].strip() for line in open(log)
+            if 'memory plan' in line.lower()]
+    out['plan'] = plan[-1] if plan else None
+    small = subprocess.run(
+        [sys.executable, 'tools/train.py', BUDGET_CFG, '--work-dir',
+         osp.join(work_dir, 'budget', 'too_small'), '--cfg-options',
+         'model.patch_cfg.memory_budget=300M'],
+        cwd=ROOT, capture_output=True, text=True)
+    errors = [line for line in small.stderr.splitlines()
+              if 'BudgetError' in line]
+    out['too_small'] = dict(returncode=small.returncode,
+                            error=errors[-1] if errors else None,
+                            trained=any('Iter(train)' in line
+                                        for line in small.stdout.splitlines()
+                                        + small.stderr.splitlines()))
+    with open(osp.join(work_dir, 'budget.json'), 'w') as f:
+        json.dump(out, f, indent=2)
+    return out
 
 
 def pictures(work_dir: str) -> List[str]:
@@ -146,7 +199,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/benchmarks')
     parser.add_argument('--only', nargs='+',
-                        default=['det', 'seg', 'cls', 'memory', 'pictures'],
+                        default=['det', 'seg', 'cls', 'memory', 'budget',
+                                 'pictures'],
                         help="sections to run; 'page' alone rewrites "
                         'docs/benchmarks.md from the saved results')
     parser.add_argument('--det-iters', type=int, default=120)
@@ -178,6 +232,8 @@ def main() -> None:
     if 'memory' in args.only:
         with open(osp.join(work, 'memory.json'), 'w') as f:
             json.dump(memory(work), f, indent=2)
+    if 'budget' in args.only:
+        budget(work)
     if 'pictures' in args.only:
         pictures(work)
     write_page(work, time.time() - t0)

@@ -33,6 +33,12 @@ class PatchGDConfig:
         global_grad: the global patch's θ1 pass: ``'every'`` inner iteration
             with gradients, ``'once'`` per optimizer step with gradients, or
             ``'none'`` (no gradients through the global patch).
+        with_cp: activation checkpointing of θ1 on the sampled patches and
+            the global patch: their activations are recomputed in the
+            backward pass instead of kept, one θ1 pass at a time. Less
+            memory for one more θ1 forward per inner iteration. BatchNorm in
+            train mode updates its running statistics twice (as mmcv's
+            ``with_cp``).
         memory_budget: e.g. ``'4G'``; needed by ``patches_per_iter='auto'``.
         seed: base seed of the cell sampler; ``None`` takes the runner's.
         check_finite: stop with a clear error on a NaN/inf loss before it
@@ -49,6 +55,7 @@ class PatchGDConfig:
     fill_chunk: int = 16
     bn_mode: str = 'eval'
     global_grad: str = 'every'
+    with_cp: bool = False
     memory_budget: Optional[Union[str, int, float]] = None
     seed: Optional[int] = None
     check_finite: bool = True
@@ -105,6 +112,9 @@ class PatchGDConfig:
         if self.global_grad not in GLOBAL_GRAD_MODES:
             raise ValueError('patch_cfg.global_grad must be one of '
                              f'{GLOBAL_GRAD_MODES}, got {self.global_grad!r}')
+        if not isinstance(self.with_cp, bool):
+            raise ValueError('patch_cfg.with_cp must be True or False, got '
+                             f'{self.with_cp!r}')
         if self.memory_budget is not None:
             from .memory import parse_bytes
             parse_bytes(self.memory_budget)  # raises a clear ValueError

@@ -137,7 +137,15 @@ class PatchGDMixin:
         if not self.uses_global_patch:
             return []
         image = grid.global_patch(inputs, self.patch_cfg.global_size)
-        return list(self.encode_global(image))
+        return self.checkpointed(self.encode_global, image)
+
+    def checkpointed(self, encode, x: Tensor) -> List[Tensor]:
+        """``encode(x)``, under activation checkpointing when ``with_cp``."""
+        if not (self.patch_cfg.with_cp and torch.is_grad_enabled()):
+            return list(encode(x))
+        from torch.utils.checkpoint import checkpoint
+        return list(
+            checkpoint(lambda t: tuple(encode(t)), x, use_reentrant=False))
 
     def encode_image(self, inputs: Tensor,
                      data_samples: Optional[list]) -> Tuple[LatentBuffer,
@@ -270,7 +278,8 @@ class PatchGDMixin:
             window = windows[j]
             with optim_wrapper.optim_context(self):
                 if cells.numel():
-                    feats = self.encode_patches(grid.patches(x, cells))
+                    feats = self.checkpointed(self.encode_patches,
+                                              grid.patches(x, cells))
                     current = latent.scatter(cells, feats)
                 else:  # 'disjoint' ran out of cells: θ2 and G still learn
                     current = latent.detach()

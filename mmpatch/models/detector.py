@@ -2,6 +2,8 @@
 from typing import Dict, List, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
+from mmdet.models.dense_heads import FCOSHead
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.registry import MODELS
 from torch import Tensor, nn
@@ -35,6 +37,30 @@ def clip_gt_boxes(data_samples: list) -> list:
     return data_samples
 
 
+def conv_after_1x1(x: Tensor, fuse: nn.Conv2d, conv: nn.Conv2d) -> Tensor:
+    """``conv(fuse(x))`` without materialising ``fuse(x)``.
+
+    ``fuse`` is a 1x1 conv ``(B, Cin, H, W) -> (B, F, H, W)`` and ``conv`` a
+    plain conv ``F -> O`` (e.g. FCOS's 3x3 ``conv_cls``). Both are linear,
+    so they compose into one conv ``Cin + 1 -> O`` whose extra input channel
+    is all ones and carries ``fuse``'s bias; zero padding of that channel
+    reproduces the zero padding of ``fuse(x)`` exactly. Memory then scales
+    with ``Cin`` (Z's channels), not with ``F`` (the head's 256 channels),
+    and gradients still reach both convs' weights.
+    """
+    w_fuse = fuse.weight[:, :, 0, 0]  # (F, Cin)
+    w = torch.einsum('ofhw,fi->oihw', conv.weight, w_fuse)
+    w_bias = torch.einsum('ofhw,f->ohw', conv.weight, fuse.bias)
+    ones = x.new_ones(x.shape[0], 1, *x.shape[2:])
+    return F.conv2d(
+        torch.cat([x, ones], dim=1),
+        torch.cat([w, w_bias[:, None]], dim=1),
+        conv.bias,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation)
+
+
 @MODELS.register_module()
 class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
     """Object detection on whole high-resolution images (design.md §3).
@@ -53,6 +79,15 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
       maps: ``loss_by_feat`` and ``predict_by_feat`` run unchanged with
       whole-image points, strides and boxes.
 
+    With ``towers_in_patch=True`` (FCOS heads) the head's classification
+    and regression towers move into θ1: per level Z holds two reduced maps,
+    ``cls`` and ``reg``, and θ2 is per level and branch a 1x1 conv over
+    ``concat(Z, G)`` to the head's ``feat_channels`` followed by the head's
+    own ``conv_cls`` / ``conv_reg`` / ``conv_centerness`` and scales. The 1x1
+    and the 3x3 are composed (:func:`conv_after_1x1`), so no whole-image
+    map ever has the head's width: memory beyond Z stays flat as the image
+    grows. This is the memory trade for 4096 px inputs.
+
     Boxes that cross patch borders are ordinary whole-image targets.
 
     Args:
@@ -61,6 +96,9 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
             neck's channels (no reduction). The main memory knob at 4096 px.
         global_fusion (str, optional): ``'concat'`` (default), ``'add'`` or
             ``None`` (PatchGD without the global patch).
+        towers_in_patch (bool): run the head's towers in θ1, per patch (see
+            above). Defaults to False: the towers run on the whole-image
+            maps in θ2.
     """
 
     def __init__(self,
@@ -73,7 +111,8 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
                  init_cfg: Optional[dict] = None,
                  patch_cfg: Optional[dict] = None,
                  latent_channels: Optional[int] = None,
-                 global_fusion: Optional[str] = 'concat') -> None:
+                 global_fusion: Optional[str] = 'concat',
+                 towers_in_patch: bool = False) -> None:
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -89,16 +128,40 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
             for s in self.bbox_head.prior_generator.strides
         ]
         self._check_patch_size(max(strides))
-        neck_ch = self.bbox_head.in_channels
-        d = latent_channels or neck_ch
+        self.towers_in_patch = towers_in_patch
+        if towers_in_patch:
+            self._check_tower_head()
+        # θ1's output width: the neck's, or the towers' (cls and reg maps)
+        head_ch = (self.bbox_head.feat_channels
+                   if towers_in_patch else self.bbox_head.in_channels)
+        d = latent_channels or head_ch
         self.latent_channels = d
-        num_levels = len(strides)
+        self.num_levels = len(strides)
+        num_maps = self.num_levels * (2 if towers_in_patch else 1)
         self.latent_reduce = nn.ModuleList(
-            nn.Conv2d(neck_ch, d, 1)
-            for _ in range(num_levels)) if latent_channels else None
+            nn.Conv2d(head_ch, d, 1)
+            for _ in range(num_maps)) if latent_channels else None
         fused = d * (2 if global_fusion == 'concat' else 1)
+        # towers_in_patch: [cls per level..., reg per level...]
         self.fusion_convs = nn.ModuleList(
-            nn.Conv2d(fused, neck_ch, 1) for _ in range(num_levels))
+            nn.Conv2d(fused, head_ch, 1) for _ in range(num_maps))
+
+    def _check_tower_head(self) -> None:
+        head = self.bbox_head
+        if not isinstance(head, FCOSHead) or (
+                type(head).forward_single is not FCOSHead.forward_single):
+            raise ValueError(
+                f'towers_in_patch=True needs an FCOSHead (θ2 mirrors '
+                f'FCOSHead.forward_single after the towers); got '
+                f'{type(head).__name__}. Set towers_in_patch=False to run '
+                'this head whole on the stitched maps')
+        for name in ('conv_cls', 'conv_reg', 'conv_centerness'):
+            if type(getattr(head, name)) is not nn.Conv2d:
+                raise ValueError(
+                    f'towers_in_patch=True needs a plain nn.Conv2d as '
+                    f'bbox_head.{name}, got '
+                    f'{type(getattr(head, name)).__name__}; set '
+                    'towers_in_patch=False for this head')
 
     def _check_patch_size(self, divisor: int) -> None:
         ph, pw = self.patch_cfg.patch_size
@@ -112,14 +175,32 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
 
     # ------------------------------------------------------------------ θ1
     def encode_patches(self, patches: Tensor) -> List[Tensor]:
-        """θ1: ``(N, 3, ph, pw)`` -> per level ``(N, d, ph/s_l, pw/s_l)``."""
+        """θ1: ``(N, 3, ph, pw)`` -> per level ``(N, d, ph/s_l, pw/s_l)``.
+
+        With ``towers_in_patch`` the list is the cls maps of every level,
+        then the reg maps.
+        """
         feats = list(self.extract_feat(patches))
+        if self.towers_in_patch:
+            head = self.bbox_head
+            cls_feats, reg_feats = [], []
+            for x in feats:
+                cls_feat, reg_feat = x, x
+                for layer in head.cls_convs:
+                    cls_feat = layer(cls_feat)
+                for layer in head.reg_convs:
+                    reg_feat = layer(reg_feat)
+                cls_feats.append(cls_feat)
+                reg_feats.append(reg_feat)
+            feats = cls_feats + reg_feats
         if self.latent_reduce is not None:
             feats = [r(f) for r, f in zip(self.latent_reduce, feats)]
         return feats
 
     def patch_encoder_modules(self) -> List[nn.Module]:
         mods = [self.backbone, self.neck]
+        if self.towers_in_patch:
+            mods += [self.bbox_head.cls_convs, self.bbox_head.reg_convs]
         return mods + ([self.latent_reduce] if self.latent_reduce else [])
 
     @property
@@ -127,33 +208,80 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
         return self.global_fusion is not None
 
     # ------------------------------------------------------------------ θ2
+    def fused_maps(self, latent: LatentBuffer,
+                   global_feats: List[Tensor]) -> List[Tensor]:
+        """Each map of Z fused with G placed on it, ``(B, d or 2d, H, W)``."""
+        grid: PatchGrid = latent.grid
+        out = []
+        for i, z in enumerate(latent.maps):
+            if global_feats:
+                g = grid.place_global(global_feats[i], z.shape[-2:])
+                z = fuse_maps(z, g, self.global_fusion)
+            out.append(z)
+        return out
+
     def fused_features(self, latent: LatentBuffer,
                        global_feats: List[Tensor]) -> Tuple[Tensor, ...]:
         """θ2 before the head: per level ``(B, C, m*ph/s_l, n*pw/s_l)``."""
-        grid: PatchGrid = latent.grid
-        out = []
-        for level, (z, conv) in enumerate(zip(latent.maps,
-                                              self.fusion_convs)):
-            if global_feats:
-                g = grid.place_global(global_feats[level], z.shape[-2:])
-                z = fuse_maps(z, g, self.global_fusion)
-            out.append(conv(z))
-        return tuple(out)
+        return tuple(
+            conv(z) for conv, z in zip(self.fusion_convs,
+                                       self.fused_maps(latent, global_feats)))
+
+    def head_outputs(self, latent: LatentBuffer,
+                     global_feats: List[Tensor]) -> Tuple[List[Tensor], ...]:
+        """θ2: the head's raw outputs on the whole image.
+
+        ``(cls_scores, bbox_preds, centernesses)``, one ``(B, *, H_l, W_l)``
+        map per level, as ``FCOSHead.forward`` returns them.
+        """
+        if not self.towers_in_patch:
+            return self.bbox_head(self.fused_features(latent, global_feats))
+        # FCOSHead.forward_single after its towers (checked at build time)
+        head, L = self.bbox_head, self.num_levels
+        maps = self.fused_maps(latent, global_feats)
+        fuse = self.fusion_convs
+        cls_scores, bbox_preds, centernesses = [], [], []
+        for level, (scale, stride) in enumerate(zip(head.scales,
+                                                    head.strides)):
+            cls_in, reg_in = maps[level], maps[L + level]
+            cls_fuse, reg_fuse = fuse[level], fuse[L + level]
+            cls_scores.append(conv_after_1x1(cls_in, cls_fuse, head.conv_cls))
+            bbox_pred = conv_after_1x1(reg_in, reg_fuse, head.conv_reg)
+            if head.centerness_on_reg:
+                centerness = conv_after_1x1(reg_in, reg_fuse,
+                                            head.conv_centerness)
+            else:
+                centerness = conv_after_1x1(cls_in, cls_fuse,
+                                            head.conv_centerness)
+            bbox_pred = scale(bbox_pred).float()
+            if head.norm_on_bbox:
+                bbox_pred = bbox_pred.clamp(min=0)
+                if not self.training:
+                    bbox_pred = bbox_pred * stride
+            else:
+                bbox_pred = bbox_pred.exp()
+            bbox_preds.append(bbox_pred)
+            centernesses.append(centerness)
+        return cls_scores, bbox_preds, centernesses
 
     def loss_by_latent(self, latent: LatentBuffer, global_feats: List[Tensor],
                        data_samples: list) -> Dict[str, Tensor]:
-        return self.bbox_head.loss(
-            self.fused_features(latent, global_feats),
+        from mmdet.models.utils import unpack_gt_instances
+        outs = self.head_outputs(latent, global_feats)
+        gt_instances, gt_ignore, img_metas = unpack_gt_instances(
             clip_gt_boxes(data_samples))
+        return self.bbox_head.loss_by_feat(*outs, gt_instances, img_metas,
+                                           gt_ignore)
 
     def predict_by_latent(self,
                           latent: LatentBuffer,
                           global_feats: List[Tensor],
                           data_samples: list,
                           rescale: bool = True) -> list:
-        results = self.bbox_head.predict(
-            self.fused_features(latent, global_feats),
-            data_samples,
+        outs = self.head_outputs(latent, global_feats)
+        results = self.bbox_head.predict_by_feat(
+            *outs,
+            batch_img_metas=[s.metainfo for s in data_samples],
             rescale=rescale)
         return self.add_pred_to_datasample(data_samples, results)
 
@@ -173,5 +301,4 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
         """``mode='tensor'``: the head's raw outputs on the whole image."""
         latent, global_feats = self.encode_image(batch_inputs,
                                                  batch_data_samples)
-        return self.bbox_head.forward(
-            self.fused_features(latent, global_feats))
+        return self.head_outputs(latent, global_feats)

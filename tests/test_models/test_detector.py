@@ -23,6 +23,9 @@ def fcos_cfg(**kwargs):
         bbox_head=dict(
             type='FCOSHead', num_classes=3, in_channels=32, stacked_convs=2,
             feat_channels=32, strides=[8, 16, 32, 64, 128],
+            # 4 channels per group: a 1x1 top-level map of one patch or
+            # global patch stays valid for GN
+            norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
             loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0,
                           alpha=0.25, loss_weight=1.0),
             loss_bbox=dict(type='IoULoss', loss_weight=1.0),
@@ -76,8 +79,62 @@ def test_exactness_step_equals_full_fcos(det_scope):
     assert_step_equals_full(model, x, samples)
 
 
-def test_predictions_inside_non_square_image(det_scope):
-    model = build(fcos_cfg(test_cfg=dict(
+@pytest.mark.parametrize('with_cp', [False, True])
+def test_exactness_towers_in_patch(det_scope, with_cp):
+    """The same contract with the head's towers inside θ1 (per patch), and
+    with θ1 under activation checkpointing."""
+    cfg = fcos_cfg(towers_in_patch=True)
+    cfg['patch_cfg'] = dict(cfg['patch_cfg'], with_cp=with_cp)
+    model = build(cfg).double()
+    shapes, batch_shape = [(256, 384), (200, 250)], (256, 384)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 3, *batch_shape, generator=g, dtype=torch.float64)
+    x[1, :, 200:] = 0
+    x[1, :, :, 250:] = 0
+    samples = det_samples(
+        shapes, [[[90., 80., 170., 190.], [300., 10., 360., 60.]],
+                 [[20., 30., 120., 150.]]], [[0, 2], [1]], batch_shape,
+        torch.float64)
+    assert_step_equals_full(model, x, samples)
+
+
+def test_conv_after_1x1_equals_two_convs():
+    """The composed θ2 conv equals the 1x1 then the 3x3, values and grads."""
+    from torch import nn
+
+    from mmpatch.models.detector import conv_after_1x1
+    torch.manual_seed(0)
+    fuse = nn.Conv2d(6, 20, 1).double()
+    conv = nn.Conv2d(20, 5, 3, padding=1).double()
+    x = torch.randn(2, 6, 9, 7, dtype=torch.float64, requires_grad=True)
+    ref = conv(fuse(x))
+    ours = conv_after_1x1(x, fuse, conv)
+    torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-9)
+    w = torch.randn_like(ref)
+    grads_ref = torch.autograd.grad((ref * w).sum(),
+                                    [x, fuse.weight, fuse.bias, conv.weight])
+    grads = torch.autograd.grad((ours * w).sum(),
+                                [x, fuse.weight, fuse.bias, conv.weight])
+    for a, b in zip(grads, grads_ref):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_towers_in_patch_needs_fcos_head(det_scope):
+    cfg = fcos_cfg(towers_in_patch=True)
+    cfg['bbox_head'] = dict(cfg['bbox_head'], type='ATSSHead')
+    cfg['bbox_head'].pop('loss_centerness')
+    cfg['bbox_head'].pop('strides')
+    cfg['bbox_head']['anchor_generator'] = dict(
+        type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+        scales_per_octave=1, strides=[8, 16, 32, 64, 128])
+    with pytest.raises(ValueError, match='towers_in_patch=True needs an '
+                       'FCOSHead'):
+        build(cfg)
+
+
+@pytest.mark.parametrize('towers_in_patch', [False, True])
+def test_predictions_inside_non_square_image(det_scope, towers_in_patch):
+    model = build(fcos_cfg(towers_in_patch=towers_in_patch, test_cfg=dict(
         nms_pre=100, min_bbox_size=0, score_thr=0.0,
         nms=dict(type='nms', iou_threshold=0.5), max_per_img=50)))
     model.eval()

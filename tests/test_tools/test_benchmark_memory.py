@@ -177,7 +177,8 @@ def test_classification(bench):
 def test_stock_model_cfg_and_budget(bench):
     cfg = dict(type='PatchGlobalDetector', backbone=dict(type='ResNet'),
                bbox_head=dict(type='FCOSHead'), patch_cfg=dict(),
-               latent_channels=64, global_fusion='concat')
+               latent_channels=64, global_fusion='concat',
+               towers_in_patch=True)
     stock = bench.stock_model_cfg(cfg)
     assert stock == dict(type='FCOS', backbone=dict(type='ResNet'),
                          bbox_head=dict(type='FCOSHead'))
@@ -201,3 +202,16 @@ def test_stock_model_cfg_and_budget(bench):
     assert bench.over_budget(dict(status='oom'), 2**30) is None
     assert bench.over_budget(dict(status='oom', min_needed_train_mb=900.0),
                              2**30) is None
+
+
+def test_baseline_cfg_options_apply_to_the_baseline_only(bench):
+    args = bench.parse_args([
+        'configs/fcos_patchgd_ultradigits.py', '--sizes', '1024',
+        '--baseline', 'full', '--cfg-options',
+        'model.patch_cfg.inner_iters=1', '--baseline-cfg-options',
+        'model.backbone.with_cp=True', '--device', 'cpu'
+    ])
+    ours, full = bench.build_specs(args)
+    assert ours['cfg_options'] == {'model.patch_cfg.inner_iters': 1}
+    assert full['cfg_options'] == {'model.patch_cfg.inner_iters': 1,
+                                   'model.backbone.with_cp': True}

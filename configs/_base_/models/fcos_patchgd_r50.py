@@ -10,14 +10,20 @@ custom_imports = dict(
 model = dict(
     type='PatchGlobalDetector',
     data_preprocessor=dict(pad_size_divisor=128),
-    backbone=dict(init_cfg=None),
+    # mmcv's activation checkpointing inside each bottleneck
+    backbone=dict(init_cfg=None, with_cp=True),
     patch_cfg=dict(
         patch_size=512,
         inner_iters=4,
         sample_fraction=0.25,
-        fill_chunk=4),
-    # Z at 4096 px with 256 channels is ~340 MB a level-set; 64 keeps it small
-    latent_channels=64,
+        fill_chunk=2,
+        # θ1 of the sampled and global patches recomputed in the backward
+        with_cp=True),
+    # the head's 256-channel GN towers run per patch (θ1), so no
+    # whole-image map is 256 channels wide; Z holds a cls and a reg map per
+    # level, 16 channels each (docs/memory.md)
+    towers_in_patch=True,
+    latent_channels=16,
     global_fusion='concat')
 
 # distributed runs: the PatchGD step, gradients synced once per optimizer step
