@@ -17,7 +17,7 @@ data: setup
 	$(PY) tools/make_ultradigits.py --out $(DATA)
 
 demo: data
-	$(PY) tools/demo.py --config $(DEMO_CONFIG) --max-iters 120
+	$(PY) tools/demo.py --config $(DEMO_CONFIG) --max-iters 360
 
 test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider

@@ -15,7 +15,12 @@ model = dict(
         loss_decode=[
             dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
                  avg_non_ignore=True),
-            dict(type='DiceLoss', loss_weight=1.0),
+            # Dice of the foreground channel only (ignore_index=0 drops the
+            # background channel): mmseg's DiceLoss pools all class channels,
+            # and a background of 99 % of the pixels would swamp thin strokes
+            # or vessels
+            dict(type='DiceLoss', use_sigmoid=False, ignore_index=0,
+                 loss_weight=1.0),
         ]),
     auxiliary_head=None,
     test_cfg=dict(mode='whole'),
