@@ -63,34 +63,23 @@ def det_samples(shapes, boxes, labels, batch_shape, dtype=torch.float32):
     return out
 
 
-def test_exactness_step_equals_full_fcos(det_scope):
-    """design.md §2 for FCOS: focal, IoU and centerness losses, float64."""
-    model = build(fcos_cfg()).double()
+@pytest.mark.parametrize('towers_in_patch,with_cp', [(False, False),
+                                                     (True, False),
+                                                     (True, True)])
+def test_exactness_step_equals_full_fcos(det_scope, towers_in_patch,
+                                         with_cp):
+    """design.md §2 for FCOS: focal, IoU and centerness losses, float64;
+    also with the head's towers inside θ1 (per patch) and with θ1 under
+    activation checkpointing."""
+    cfg = fcos_cfg(towers_in_patch=towers_in_patch)
+    cfg['patch_cfg'] = dict(cfg['patch_cfg'], with_cp=with_cp)
+    model = build(cfg).double()
     shapes, batch_shape = [(256, 384), (200, 250)], (256, 384)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 3, *batch_shape, generator=g, dtype=torch.float64)
     x[1, :, 200:] = 0
     x[1, :, :, 250:] = 0
     # the first box spans the four patches around (128, 128)
-    samples = det_samples(
-        shapes, [[[90., 80., 170., 190.], [300., 10., 360., 60.]],
-                 [[20., 30., 120., 150.]]], [[0, 2], [1]], batch_shape,
-        torch.float64)
-    assert_step_equals_full(model, x, samples)
-
-
-@pytest.mark.parametrize('with_cp', [False, True])
-def test_exactness_towers_in_patch(det_scope, with_cp):
-    """The same contract with the head's towers inside θ1 (per patch), and
-    with θ1 under activation checkpointing."""
-    cfg = fcos_cfg(towers_in_patch=True)
-    cfg['patch_cfg'] = dict(cfg['patch_cfg'], with_cp=with_cp)
-    model = build(cfg).double()
-    shapes, batch_shape = [(256, 384), (200, 250)], (256, 384)
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(2, 3, *batch_shape, generator=g, dtype=torch.float64)
-    x[1, :, 200:] = 0
-    x[1, :, :, 250:] = 0
     samples = det_samples(
         shapes, [[[90., 80., 170., 190.], [300., 10., 360., 60.]],
                  [[20., 30., 120., 150.]]], [[0, 2], [1]], batch_shape,
