@@ -1,5 +1,5 @@
 """PatchGlobalDetector: PatchGD + global patch around mmdet's FCOS."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -37,35 +37,28 @@ def clip_gt_boxes(data_samples: list) -> list:
     return data_samples
 
 
-def conv_after_1x1(x: Tensor, fuse: nn.Conv2d,
-                   convs: Sequence[nn.Conv2d]) -> List[Tensor]:
-    """``[conv(fuse(x)) for conv in convs]`` without materialising ``fuse(x)``.
+def conv_after_1x1(x: Tensor, fuse: nn.Conv2d, conv: nn.Conv2d) -> Tensor:
+    """``conv(fuse(x))`` without materialising ``fuse(x)``.
 
-    ``fuse`` is a 1x1 conv ``(B, Cin, H, W) -> (B, F, H, W)`` and each
-    ``conv`` a plain conv ``F -> O`` (e.g. FCOS's 3x3 ``conv_cls``). Both are
-    linear, so they compose into one conv ``Cin + 1 -> O`` whose extra input
-    channel is all ones and carries ``fuse``'s bias; zero padding of that
-    channel reproduces the zero padding of ``fuse(x)`` exactly. Memory then
-    scales with ``Cin`` (Z's channels), not with ``F`` (the head's 256
-    channels), and gradients still reach both convs' weights. The
-    ``(B, Cin + 1, H, W)`` input is built once for all ``convs``.
+    ``fuse`` is a 1x1 conv ``(B, Cin, H, W) -> (B, F, H, W)`` and ``conv`` a
+    plain conv ``F -> O`` (e.g. FCOS's 3x3 ``conv_cls``). Both are linear,
+    so they compose into one conv ``Cin + 1 -> O`` whose extra input channel
+    is all ones and carries ``fuse``'s bias; zero padding of that channel
+    reproduces the zero padding of ``fuse(x)`` exactly. Memory then scales
+    with ``Cin`` (Z's channels), not with ``F`` (the head's 256 channels),
+    and gradients still reach both convs' weights.
     """
     w_fuse = fuse.weight[:, :, 0, 0]  # (F, Cin)
+    w = torch.einsum('ofhw,fi->oihw', conv.weight, w_fuse)
+    w_bias = torch.einsum('ofhw,f->ohw', conv.weight, fuse.bias)
     ones = x.new_ones(x.shape[0], 1, *x.shape[2:])
-    x = torch.cat([x, ones], dim=1)
-    out = []
-    for conv in convs:
-        w = torch.einsum('ofhw,fi->oihw', conv.weight, w_fuse)
-        w_bias = torch.einsum('ofhw,f->ohw', conv.weight, fuse.bias)
-        out.append(
-            F.conv2d(
-                x,
-                torch.cat([w, w_bias[:, None]], dim=1),
-                conv.bias,
-                stride=conv.stride,
-                padding=conv.padding,
-                dilation=conv.dilation))
-    return out
+    return F.conv2d(
+        torch.cat([x, ones], dim=1),
+        torch.cat([w, w_bias[:, None]], dim=1),
+        conv.bias,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation)
 
 
 @MODELS.register_module()
@@ -250,16 +243,16 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
         cls_scores, bbox_preds, centernesses = [], [], []
         for level, (scale, stride) in enumerate(zip(head.scales,
                                                     head.strides)):
-            # conv_centerness reads the reg or the cls tower's output
-            cls_convs, reg_convs = [head.conv_cls], [head.conv_reg]
-            (reg_convs if head.centerness_on_reg else
-             cls_convs).append(head.conv_centerness)
-            cls_out = conv_after_1x1(maps[level], fuse[level], cls_convs)
-            reg_out = conv_after_1x1(maps[L + level], fuse[L + level],
-                                     reg_convs)
-            cls_scores.append(cls_out[0])
-            bbox_pred = reg_out[0]
-            centerness = (reg_out if head.centerness_on_reg else cls_out)[1]
+            cls_in, reg_in = maps[level], maps[L + level]
+            cls_fuse, reg_fuse = fuse[level], fuse[L + level]
+            cls_scores.append(conv_after_1x1(cls_in, cls_fuse, head.conv_cls))
+            bbox_pred = conv_after_1x1(reg_in, reg_fuse, head.conv_reg)
+            if head.centerness_on_reg:
+                centerness = conv_after_1x1(reg_in, reg_fuse,
+                                            head.conv_centerness)
+            else:
+                centerness = conv_after_1x1(cls_in, cls_fuse,
+                                            head.conv_centerness)
             bbox_pred = scale(bbox_pred).float()
             if head.norm_on_bbox:
                 bbox_pred = bbox_pred.clamp(min=0)
