@@ -9,7 +9,8 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_40k.py',
 ]
 model = dict(
-    data_preprocessor=dict(size=(1024, 1024)),
+    # the batch stays uint8; each patch is normalised when θ1 reads it
+    data_preprocessor=dict(type='PatchSegDataPreProcessor', size=(1024, 1024)),
     decode_head=dict(num_classes=6),
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25))
 custom_hooks = [dict(type='LatentBufferHook')]

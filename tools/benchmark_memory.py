@@ -131,6 +131,11 @@ HOST_TYPES = {
     'PatchGlobalSegmentor': 'EncoderDecoder',
     'PatchGlobalClassifier': 'ImageClassifier',
 }
+#: mmpatch's uint8 data preprocessors -> the host's (stock models need floats)
+HOST_PREPROCESSORS = {
+    'PatchDetDataPreprocessor': 'DetDataPreprocessor',
+    'PatchSegDataPreProcessor': 'SegDataPreProcessor',
+}
 PATCHGD_KEYS = ('patch_cfg', 'latent_channels', 'global_fusion',
                 'fusion_convs', 'fusion_channels', 'latent_dim', 'grid_head',
                 'towers_in_patch')
@@ -299,6 +304,10 @@ def stock_model_cfg(model_cfg: dict) -> dict:
     for key in PATCHGD_KEYS:
         cfg.pop(key, None)
     cfg['type'] = host
+    pre = cfg.get('data_preprocessor') or {}
+    if pre.get('type') in HOST_PREPROCESSORS:
+        cfg['data_preprocessor'] = dict(
+            pre, type=HOST_PREPROCESSORS[pre['type']])
     return cfg
 
 

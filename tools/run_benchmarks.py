@@ -1,7 +1,8 @@
 """`make benchmarks`: regenerate every number and picture of docs/benchmarks.md.
 
     python tools/run_benchmarks.py [--work-dir work_dirs/benchmarks]
-                                   [--only det seg cls memory]
+                                   [--only det seg cls memory budget pictures]
+                                   [--memory-runs fcos_r50 ...]
                                    [--det-iters 360] [--seg-iters 120] [--cls-iters 200]
 
 Each accuracy comparison trains PatchGD for a fixed number of iterations,
@@ -71,8 +72,17 @@ def stroke_scores(work_dir: str) -> Dict[str, float]:
     return scores
 
 
-def memory(work_dir: str) -> Dict[str, List[Dict]]:
-    """tools/benchmark_memory.py runs; records and plots."""
+#: the memory section's runs, by name (--memory-runs picks some)
+MEMORY_RUNS = ('fcos_r50', 'fcos_r50_stock', 'ultradigits_det', 'unet_seg')
+
+
+def memory(work_dir: str,
+           names: Optional[List[str]] = None) -> Dict[str, List[Dict]]:
+    """tools/benchmark_memory.py runs; records and plots.
+
+    ``names`` limits the runs (all by default); the others keep their
+    records from an earlier run, and the page reads every record.
+    """
     runs = {
         # one inner iteration of k = 1: the peak of every inner iteration is
         # the same, so one shows it (a 4096 px R50 step takes ~10 min here)
@@ -97,8 +107,11 @@ def memory(work_dir: str) -> Dict[str, List[Dict]]:
         'unet_seg': ['configs/unet_patchgd_ultradigits.py', '--sizes', '1024',
                      '2048', '--baseline', 'full', '--steps', '1'],
     }
+    assert tuple(runs) == MEMORY_RUNS
     results = {}
     for name, args in runs.items():
+        if names and name not in names:
+            continue
         out = osp.join(work_dir, f'memory_{name}.json')
         plot = osp.join(IMAGES, f'memory_{name}.png')
         subprocess.run([sys.executable, 'tools/benchmark_memory.py', *args,
@@ -207,6 +220,9 @@ def main() -> None:
                                  'pictures'],
                         help="sections to run; 'page' alone rewrites "
                         'docs/benchmarks.md from the saved results')
+    parser.add_argument('--memory-runs', nargs='+', choices=MEMORY_RUNS,
+                        help='with --only memory: rerun only these '
+                        '(default: all)')
     parser.add_argument('--det-iters', type=int, default=360)
     parser.add_argument('--seg-iters', type=int, default=120)
     parser.add_argument('--cls-iters', type=int, default=200)
@@ -234,8 +250,10 @@ def main() -> None:
             'configs/baselines/resnet_patchgd_noglobal_ultradigits.py',
         }, args.cls_iters, work)
     if 'memory' in args.only:
-        with open(osp.join(work, 'memory.json'), 'w') as f:
-            json.dump(memory(work), f, indent=2)
+        records = memory(work, args.memory_runs)
+        if not args.memory_runs:
+            with open(osp.join(work, 'memory.json'), 'w') as f:
+                json.dump(records, f, indent=2)
     if 'budget' in args.only:
         budget(work)
     if 'pictures' in args.only:

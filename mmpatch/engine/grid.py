@@ -12,7 +12,7 @@ Conventions used throughout mmpatch:
   ``r * fh : (r + 1) * fh`` and columns ``c * fw : (c + 1) * fw``.
 """
 import math
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -47,13 +47,21 @@ class PatchGrid:
             image's real content (its ``img_shape`` before padding). Defaults
             to the whole batch shape for every image.
         batch_size (int): ``B``; only needed when ``valid_shapes`` is None.
+        normalize (callable, optional): for a batch kept in uint8 (see
+            :class:`~mmpatch.engine.preprocess.DeferredNormalization`), maps
+            ``(N, C, h, w)`` pixels to the model's normalised input. Patches
+            and the global patch read from a uint8 batch go through it, and
+            patches are zeroed outside each image's valid region afterwards.
     """
 
     def __init__(self,
                  batch_shape: Size2d,
                  patch_size: Size2d,
                  valid_shapes: Optional[List[Size2d]] = None,
-                 batch_size: int = 1) -> None:
+                 batch_size: int = 1,
+                 normalize: Optional[Callable[[Tensor], Tensor]] = None
+                 ) -> None:
+        self.normalize = normalize
         self.batch_shape = (int(batch_shape[0]), int(batch_shape[1]))
         self.patch_size = to_2tuple(patch_size, 'patch_size')
         ph, pw = self.patch_size
@@ -116,14 +124,49 @@ class PatchGrid:
             cell_ids (Tensor): ``(N,)`` cell of each patch.
 
         Returns:
-            Tensor: ``(N, C, ph, pw)``.
+            Tensor: ``(N, C, ph, pw)``, normalised if ``x`` is uint8.
         """
         B, C = x.shape[:2]
         ph, pw = self.patch_size
         view = x.view(B, C, self.rows, ph, self.cols, pw)
         # advanced indices on dims 0, 2, 4 go first: (N, C, ph, pw)
-        return view[images, :, cell_ids // self.cols, :,
-                    cell_ids % self.cols, :]
+        patches = view[images, :, cell_ids // self.cols, :,
+                       cell_ids % self.cols, :]
+        if not self._is_raw(x):
+            return patches
+        patches = self.normalize(patches)
+        # the host pads with 0 *after* normalising: so must we
+        mask = self.patch_valid_mask(images, cell_ids)
+        return patches if mask is None else patches * mask.to(patches.dtype)
+
+    def _is_raw(self, x: Tensor) -> bool:
+        """Whether ``x`` holds uint8 pixels still to be normalised."""
+        if x.dtype != torch.uint8:
+            return False
+        if self.normalize is None:
+            raise TypeError(
+                'a uint8 batch reached the patch grid without a normaliser: '
+                'the model\'s data_preprocessor left the pixels unnormalised '
+                'but has no normalize_patch(); use one of mmpatch\'s '
+                'PatchDetDataPreprocessor / PatchSegDataPreProcessor, or the '
+                "host library's own preprocessor")
+        return True
+
+    def patch_valid_mask(self, images: Tensor,
+                         cell_ids: Tensor) -> Optional[Tensor]:
+        """``(N, 1, ph, pw)`` bool mask of each patch's pixels inside its
+        image's valid region; None when every pixel is."""
+        ph, pw = self.patch_size
+        if all((h, w) == self.padded_shape for h, w in self.valid_shapes):
+            return None
+        valid = torch.tensor(self.valid_shapes, device=images.device)
+        rows = valid[images, 0] - (cell_ids // self.cols) * ph
+        cols = valid[images, 1] - (cell_ids % self.cols) * pw
+        ys = torch.arange(ph, device=images.device)
+        xs = torch.arange(pw, device=images.device)
+        mask = ((ys[None, :, None] < rows[:, None, None])
+                & (xs[None, None, :] < cols[:, None, None]))
+        return mask[:, None]
 
     def patches(self, x: Tensor, cells: Tensor) -> Tensor:
         """``(B * k, C, ph, pw)`` patches of a ``(B, k)`` plan, image-major."""
@@ -165,6 +208,16 @@ class PatchGrid:
         view[images, :, cell_ids // self.cols, :,
              cell_ids % self.cols, :] = feat.to(stitched.dtype)
         return stitched
+
+    def take(self, stitched: Tensor, images: Tensor,
+             cell_ids: Tensor) -> Tensor:
+        """The inverse of :meth:`put`: ``(N, C, fh, fw)`` maps of (image,
+        cell) pairs, copied out of a stitched ``(B, C, m * fh, n * fw)``."""
+        B, C, H, W = stitched.shape
+        fh, fw = H // self.rows, W // self.cols
+        view = stitched.view(B, C, self.rows, fh, self.cols, fw)
+        return view[images, :, cell_ids // self.cols, :,
+                    cell_ids % self.cols, :]
 
     def write(self, stitched: Tensor, cells: Tensor, feat: Tensor) -> Tensor:
         """:meth:`put` for a ``(B, k)`` plan and ``(B * k, C, fh, fw)`` maps."""
@@ -215,23 +268,23 @@ class PatchGrid:
             size (tuple[int, int]): ``(gh, gw)``.
 
         Returns:
-            Tensor: ``(B, C, gh, gw)``. Padding never enters it.
+            Tensor: ``(B, C, gh, gw)``, normalised if ``x`` is uint8.
+            Padding never enters it.
         """
+        raw = self._is_raw(x)
         outs = []
         for i, (h, w) in enumerate(self.valid_shapes):
             img = x[i:i + 1, :, :h, :w]
-            if (h, w) == tuple(size):
-                outs.append(img)
-                continue
-            # antialias keeps small objects from aliasing away when a large
-            # image shrinks to one patch
-            outs.append(
-                F.interpolate(
-                    img,
-                    size=tuple(size),
-                    mode='bilinear',
-                    align_corners=False,
-                    antialias=bool(h > size[0] or w > size[1])))
+            if raw:
+                # one channel in float at a time; resizing commutes with the
+                # per-channel affine normalisation (weights sum to one)
+                img = torch.cat([
+                    _resize(img[:, c:c + 1].to(torch.get_default_dtype()),
+                            size) for c in range(img.shape[1])
+                ], dim=1)
+                outs.append(self.normalize(img))
+            else:
+                outs.append(_resize(img, size))
         return torch.cat(outs, dim=0)
 
     def place_global(self, g: Tensor, map_shape: Size2d) -> Tensor:
@@ -257,3 +310,18 @@ class PatchGrid:
                 gi = F.pad(gi, (0, map_shape[1] - w, 0, map_shape[0] - h))
             outs.append(gi)
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
+
+
+def _resize(img: Tensor, size: Size2d) -> Tensor:
+    """``(1, C, h, w)`` -> ``(1, C, *size)``, bilinear."""
+    h, w = img.shape[-2:]
+    if (h, w) == tuple(size):
+        return img
+    # antialias keeps small objects from aliasing away when a large image
+    # shrinks to one patch
+    return F.interpolate(
+        img,
+        size=tuple(size),
+        mode='bilinear',
+        align_corners=False,
+        antialias=bool(h > size[0] or w > size[1]))

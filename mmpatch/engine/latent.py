@@ -1,5 +1,5 @@
 """The latent buffer Z: the stitched patch features of a whole batch."""
-from typing import Callable, List, Sequence
+from typing import Callable, List, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -83,6 +83,46 @@ class LatentBuffer:
                 level = level.to(f.dtype)  # e.g. a float32 fill under AMP
             maps.append(self.grid.write(level.detach().clone(), cells, f))
         return LatentBuffer(self.grid, maps)
+
+    def scatter_(self, cells: Tensor, feats: Sequence[Tensor]
+                 ) -> Tuple['LatentBuffer', List[Tensor]]:
+        """:meth:`scatter` written into Z's own storage, without a copy.
+
+        Saves one whole-image copy of Z per inner iteration. The returned
+        buffer shares the stored maps' memory and carries autograd history
+        to ``feats`` only; the stored maps themselves are overwritten in the
+        ``cells``. Their previous values are returned for :meth:`restore_`.
+
+        Args:
+            cells (Tensor): ``(B, k)`` cell plan.
+            feats (list[Tensor]): per level ``(B * k, C_l, fh_l, fw_l)``.
+
+        Returns:
+            tuple: the updated buffer, and per level the ``(B * k, C_l, fh_l,
+            fw_l)`` values the cells held before.
+        """
+        if cells.numel() == 0:
+            return self.detach(), []
+        maps, previous = [], []
+        images, cell_ids = self.grid.flatten_plan(cells)
+        for level, f in zip(self.maps, feats):
+            if f.dtype != level.dtype:
+                level = level.to(f.dtype)  # e.g. a float32 fill under AMP
+            # a fresh autograd identity each time: the previous iteration's
+            # graph (already freed by its backward) must not be reached
+            level = level.detach()
+            previous.append(self.grid.take(level, images, cell_ids))
+            maps.append(self.grid.write(level, cells, f))
+        return LatentBuffer(self.grid, maps), previous
+
+    def restore_(self, cells: Tensor, previous: List[Tensor]) -> None:
+        """Write back the values :meth:`scatter_` replaced (after backward).
+        """
+        if cells.numel() == 0:
+            return
+        with torch.no_grad():
+            for level, old in zip(self.maps, previous):
+                self.grid.write(level.detach(), cells, old)
 
     def detach(self) -> 'LatentBuffer':
         """Z without autograd history (keeps the patch updates)."""

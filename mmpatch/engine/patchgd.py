@@ -104,7 +104,11 @@ class PatchGDMixin:
                 tuple(s.metainfo.get('img_shape', (H, W)))[:2]
                 for s in data_samples
             ]
-        return PatchGrid((H, W), self.patch_cfg.patch_size, valid, B)
+        # a DeferredNormalization preprocessor leaves the batch uint8; the
+        # grid normalises each patch as it reads it
+        normalize = getattr(self.data_preprocessor, 'normalize_patch', None)
+        return PatchGrid((H, W), self.patch_cfg.patch_size, valid, B,
+                         normalize)
 
     @contextmanager
     def _fill_norm_mode(self) -> Iterator[None]:
@@ -132,11 +136,18 @@ class PatchGDMixin:
             return LatentBuffer.fill(grid, x, self.encode_patches,
                                      self.patch_cfg.fill_chunk)
 
-    def global_features(self, inputs: Tensor, grid: PatchGrid) -> List[Tensor]:
-        """θ1 of each image's global patch, per level ``(B, C_l, gh, gw)``."""
+    def global_image(self, inputs: Tensor,
+                     grid: PatchGrid) -> Optional[Tensor]:
+        """Each image's global patch ``(B, C, gh, gw)``; None without one."""
         if not self.uses_global_patch:
+            return None
+        return grid.global_patch(inputs, self.patch_cfg.global_size)
+
+    def global_features(self, image: Optional[Tensor]) -> List[Tensor]:
+        """θ1 of the global patches ``image``, per level ``(B, C_l, gh, gw)``.
+        """
+        if image is None:
             return []
-        image = grid.global_patch(inputs, self.patch_cfg.global_size)
         return self.checkpointed(self.encode_global, image)
 
     def checkpointed(self, encode, x: Tensor) -> List[Tensor]:
@@ -158,7 +169,7 @@ class PatchGDMixin:
         grid = self.make_grid(inputs, data_samples)
         latent = self.fill_latent(grid.pad(inputs), grid)
         with torch.no_grad():
-            return latent, self.global_features(inputs, grid)
+            return latent, self.global_features(self.global_image(inputs, grid))
 
     # ---------------------------------------------------------- host methods
     def loss(self, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
@@ -180,9 +191,9 @@ class PatchGDMixin:
         latent = LatentBuffer.fill(grid, grid.pad(inputs),
                                    self.encode_patches,
                                    self.patch_cfg.fill_chunk)
-        return self.loss_by_latent(latent,
-                                   self.global_features(inputs, grid),
-                                   data_samples)
+        return self.loss_by_latent(
+            latent, self.global_features(self.global_image(inputs, grid)),
+            data_samples)
 
     def predict(self, inputs: Tensor, data_samples: Optional[list] = None):
         """Whole-image predictions, made once from Z (no per-patch merge)."""
@@ -233,7 +244,7 @@ class PatchGDMixin:
         """One PatchGD step (design.md §2) driven through ``optim_wrapper``.
 
         Z is filled without gradients; each inner iteration re-encodes the
-        sampled cells with gradients, scatters them into a copy of Z, computes
+        sampled cells with gradients, scatters them into Z, computes
         the whole-image loss and back-propagates ``loss / window`` (the mean
         over the ``accumulate`` iterations that make one optimizer step).
         """
@@ -257,6 +268,8 @@ class PatchGDMixin:
         inputs, data_samples = data['inputs'], data['data_samples']
         grid = self.make_grid(inputs, data_samples)
         x = grid.pad(inputs)
+        # the global patch depends on the pixels only: resize it once
+        image = self.global_image(inputs, grid)
         cache = getattr(self, 'latent_cache', None)
         cached = cache.lookup(data_samples, grid, x.device) if cache else None
         if cached is not None:
@@ -280,16 +293,17 @@ class PatchGDMixin:
                 if cells.numel():
                     feats = self.checkpointed(self.encode_patches,
                                               grid.patches(x, cells))
-                    current = latent.scatter(cells, feats)
+                    # into Z's own storage: no whole-image copy per iteration
+                    current, replaced = latent.scatter_(cells, feats)
                 else:  # 'disjoint' ran out of cells: θ2 and G still learn
-                    current = latent.detach()
+                    current, replaced = latent.detach(), []
                 if cfg.global_grad == 'every':
-                    global_feats = self.global_features(inputs, grid)
+                    global_feats = self.global_features(image)
                 elif cfg.global_grad == 'none':
                     with torch.no_grad():
-                        global_feats = self.global_features(inputs, grid)
+                        global_feats = self.global_features(image)
                 elif global_leaves is None:  # 'once' per optimizer step
-                    global_feats = self.global_features(inputs, grid)
+                    global_feats = self.global_features(image)
                     global_leaves = [
                         g.detach().requires_grad_() for g in global_feats
                     ]
@@ -320,6 +334,8 @@ class PatchGDMixin:
                 optim_wrapper.zero_grad()
             if cfg.keep_updates:
                 latent = current.detach()
+            else:  # the next iteration starts from the fill's Z again
+                latent.restore_(cells, replaced)
         if cache is not None:
             cache.store(data_samples, grid, latent.maps, cached is None)
         self.patchgd_step += 1

@@ -3,13 +3,27 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmdet.models.data_preprocessors import DetDataPreprocessor
 from mmdet.models.dense_heads import FCOSHead
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 from mmpatch.engine import LatentBuffer, PatchGDMixin, PatchGrid
+from mmpatch.engine.preprocess import DeferredNormalization
 from .fusion import check_fusion, fuse_maps
+
+
+@MODELS.register_module()
+class PatchDetDataPreprocessor(DeferredNormalization, DetDataPreprocessor):
+    """mmdet's ``DetDataPreprocessor`` that leaves the batch uint8.
+
+    Same arguments and metadata as the host's; ``inputs`` come out as the
+    padded ``(B, 3, H, W)`` uint8 batch and :class:`PatchGlobalDetector`
+    normalises each patch as it reads it (one byte per pixel and channel
+    held instead of five). Only for PatchGD models: a stock detector needs
+    ``DetDataPreprocessor``.
+    """
 
 
 def clip_gt_boxes(data_samples: list) -> list:

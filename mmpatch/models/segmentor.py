@@ -4,12 +4,29 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
+from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from mmpatch.engine import LatentBuffer, PatchGDMixin, PatchGrid
+from mmpatch.engine.preprocess import DeferredNormalization
 from .fusion import check_fusion, fuse_maps
+
+
+@MODELS.register_module()
+class PatchSegDataPreProcessor(DeferredNormalization, SegDataPreProcessor):
+    """mmseg's ``SegDataPreProcessor`` that leaves the batch uint8.
+
+    Same arguments and metadata (padded ``gt_sem_seg`` included);
+    ``inputs`` come out as the padded ``(B, 3, H, W)`` uint8 batch and
+    :class:`PatchGlobalSegmentor` normalises each patch as it reads it. Only
+    for PatchGD models: a stock segmentor needs ``SegDataPreProcessor``.
+    """
+    host_flags = dict(
+        to_rgb='channel_conversion',
+        normalize='_enable_normalize',
+        pad_value='pad_val')
 
 
 @MODELS.register_module()

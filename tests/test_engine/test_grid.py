@@ -140,3 +140,25 @@ def test_image_generators_are_derived_not_carried():
     assert not torch.equal(b[0], c[0])
     d = sampler.plan(50, 5, 2, [image_generator(7, 4, 0)])
     assert not torch.equal(b[0], d[0]), 'a new step draws new cells'
+
+
+def test_latent_scatter_in_place_and_restore():
+    """scatter_ equals scatter without copying Z; two inner iterations in a
+    row backpropagate (no stale graph); restore_ gives the fill back."""
+    grid = PatchGrid((64, 64), (32, 32), batch_size=1)
+    g = torch.Generator().manual_seed(0)
+    z = LatentBuffer(grid, [torch.randn(1, 3, 8, 8, generator=g,
+                                        dtype=torch.float64)])
+    fill = z.maps[0].clone()
+    for step, cells in enumerate([torch.tensor([[1, 2]]),
+                                  torch.tensor([[2, 3]])]):
+        feats = [torch.full((2, 3, 4, 4), float(step + 5),
+                            dtype=torch.float64, requires_grad=True)]
+        ref = z.scatter(cells, feats)
+        cur, replaced = z.scatter_(cells, feats)
+        assert cur.maps[0].data_ptr() == z.maps[0].data_ptr(), 'no copy'
+        assert torch.equal(cur.maps[0], ref.maps[0])
+        (cur.maps[0] * 2).sum().backward()
+        assert torch.equal(feats[0].grad, torch.full_like(feats[0], 2.))
+        z.restore_(cells, replaced)
+        assert torch.equal(z.maps[0], fill)

@@ -9,7 +9,10 @@ custom_imports = dict(
 
 model = dict(
     type='PatchGlobalDetector',
-    data_preprocessor=dict(pad_size_divisor=128),
+    # the batch stays uint8 and each patch is normalised when θ1 reads it:
+    # 1 byte per pixel and channel held instead of 4 + 1 (docs/memory.md)
+    data_preprocessor=dict(type='PatchDetDataPreprocessor',
+                           pad_size_divisor=128),
     # mmcv's activation checkpointing inside each bottleneck
     backbone=dict(init_cfg=None, with_cp=True),
     patch_cfg=dict(
