@@ -156,3 +156,23 @@ def test_detector_step_equals_host_preprocessor(det_scope):
         grads.append(model.backbone.conv1.weight.detach().clone())
     torch.testing.assert_close(losses[0], losses[1], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-6)
+
+
+def test_detector_predictions_equal_host_preprocessor(det_scope):
+    """Whole-image inference (mmengine's test_step) on the uint8 batch gives
+    the host preprocessor's boxes and scores, on a non-square image."""
+    from tests.test_models.test_detector import build, fcos_cfg
+    results = []
+    for kind in ('DetDataPreprocessor', 'PatchDetDataPreprocessor'):
+        model = build(fcos_cfg(data_preprocessor=dict(
+            type=kind, mean=MEAN, std=STD, bgr_to_rgb=True,
+            pad_size_divisor=128)))
+        model.eval()
+        with torch.no_grad():
+            out = model.test_step(det_batch([(200, 330)]))[0]
+        results.append(out.pred_instances)
+    assert len(results[0]) > 0
+    torch.testing.assert_close(results[0].bboxes, results[1].bboxes,
+                               rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(results[0].scores, results[1].scores,
+                               rtol=1e-4, atol=1e-5)
