@@ -72,8 +72,32 @@ def stroke_scores(work_dir: str) -> Dict[str, float]:
     return scores
 
 
-#: the memory section's runs, by name (--memory-runs picks some)
-MEMORY_RUNS = ('fcos_r50', 'fcos_r50_stock', 'ultradigits_det', 'unet_seg')
+#: the memory section's tools/benchmark_memory.py runs, by name, in page
+#: order (--memory-runs picks some)
+MEMORY_RUNS = {
+    # one inner iteration of k = 1: the peak of every inner iteration is
+    # the same, so one shows it (a 4096 px R50 step takes ~10 min here)
+    'fcos_r50': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
+                 '2048', '4096', '--baseline', 'full', '--steps', '1',
+                 '--timeout', '1800', '--cfg-options',
+                 'model.patch_cfg.inner_iters=1',
+                 'model.patch_cfg.patches_per_iter=1', '--budget', '2G'],
+    # the stock mmdet network as the baseline: no activation
+    # checkpointing in the backbone (the run above gives the baseline
+    # ours' backbone.with_cp=True)
+    'fcos_r50_stock': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
+                       '2048', '--baseline', 'full', '--steps', '1',
+                       '--timeout', '1800', '--cfg-options',
+                       'model.patch_cfg.inner_iters=1',
+                       'model.patch_cfg.patches_per_iter=1',
+                       '--baseline-cfg-options',
+                       'model.backbone.with_cp=False', '--budget', '2G'],
+    'ultradigits_det': ['configs/fcos_patchgd_ultradigits.py', '--sizes',
+                        '1024', '2048', '8192', '--baseline', 'full',
+                        '--steps', '1'],
+    'unet_seg': ['configs/unet_patchgd_ultradigits.py', '--sizes', '1024',
+                 '2048', '--baseline', 'full', '--steps', '1'],
+}
 
 
 def memory(work_dir: str,
@@ -83,33 +107,8 @@ def memory(work_dir: str,
     ``names`` limits the runs (all by default); the others keep their
     records from an earlier run, and the page reads every record.
     """
-    runs = {
-        # one inner iteration of k = 1: the peak of every inner iteration is
-        # the same, so one shows it (a 4096 px R50 step takes ~10 min here)
-        'fcos_r50': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
-                     '2048', '4096', '--baseline', 'full', '--steps', '1',
-                     '--timeout', '1800', '--cfg-options',
-                     'model.patch_cfg.inner_iters=1',
-                     'model.patch_cfg.patches_per_iter=1', '--budget', '2G'],
-        # the stock mmdet network as the baseline: no activation
-        # checkpointing in the backbone (the run above gives the baseline
-        # ours' backbone.with_cp=True)
-        'fcos_r50_stock': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
-                           '2048', '--baseline', 'full', '--steps', '1',
-                           '--timeout', '1800', '--cfg-options',
-                           'model.patch_cfg.inner_iters=1',
-                           'model.patch_cfg.patches_per_iter=1',
-                           '--baseline-cfg-options',
-                           'model.backbone.with_cp=False', '--budget', '2G'],
-        'ultradigits_det': ['configs/fcos_patchgd_ultradigits.py', '--sizes',
-                            '1024', '2048', '8192', '--baseline', 'full',
-                            '--steps', '1'],
-        'unet_seg': ['configs/unet_patchgd_ultradigits.py', '--sizes', '1024',
-                     '2048', '--baseline', 'full', '--steps', '1'],
-    }
-    assert tuple(runs) == MEMORY_RUNS
     results = {}
-    for name, args in runs.items():
+    for name, args in MEMORY_RUNS.items():
         if names and name not in names:
             continue
         out = osp.join(work_dir, f'memory_{name}.json')
@@ -220,7 +219,7 @@ def main() -> None:
                                  'pictures'],
                         help="sections to run; 'page' alone rewrites "
                         'docs/benchmarks.md from the saved results')
-    parser.add_argument('--memory-runs', nargs='+', choices=MEMORY_RUNS,
+    parser.add_argument('--memory-runs', nargs='+', choices=list(MEMORY_RUNS),
                         help='with --only memory: rerun only these '
                         '(default: all)')
     parser.add_argument('--det-iters', type=int, default=360)
@@ -385,10 +384,9 @@ def write_page(work: str, seconds: float) -> None:
                   'downsampled ResNet and PatchGD without the global patch '
                   '(`configs/baselines/resnet_*_ultradigits.py`):', '',
                   _table(cls, [('top-1 accuracy', 'accuracy/top1')]), '']
-    order = ['fcos_r50', 'fcos_r50_stock', 'ultradigits_det', 'unet_seg']
     mem = {
         name: records
-        for name in order
+        for name in MEMORY_RUNS
         for records in [_load(work, f'memory_{name}')] if records
     }
     if mem:

@@ -126,18 +126,25 @@ class PatchGrid:
         Returns:
             Tensor: ``(N, C, ph, pw)``, normalised if ``x`` is uint8.
         """
-        B, C = x.shape[:2]
-        ph, pw = self.patch_size
-        view = x.view(B, C, self.rows, ph, self.cols, pw)
-        # advanced indices on dims 0, 2, 4 go first: (N, C, ph, pw)
-        patches = view[images, :, cell_ids // self.cols, :,
-                       cell_ids % self.cols, :]
+        patches = self._cell_view(x, self.patch_size)[self._cell_index(
+            images, cell_ids)]
         if not self._is_raw(x):
             return patches
         patches = self.normalize(patches)
         # the host pads with 0 *after* normalising: so must we
         mask = self.patch_valid_mask(images, cell_ids)
         return patches if mask is None else patches * mask.to(patches.dtype)
+
+    def _cell_view(self, t: Tensor, cell_hw: Size2d) -> Tensor:
+        """``(B, C, m * h, n * w)`` viewed as ``(B, C, m, h, n, w)``."""
+        B, C = t.shape[:2]
+        return t.view(B, C, self.rows, cell_hw[0], self.cols, cell_hw[1])
+
+    def _cell_index(self, images: Tensor, cell_ids: Tensor) -> tuple:
+        """Index of (image, cell) pairs into a :meth:`_cell_view`; the
+        advanced indices on dims 0, 2, 4 go first: ``(N, C, h, w)``."""
+        return (images, slice(None), cell_ids // self.cols, slice(None),
+                cell_ids % self.cols, slice(None))
 
     def _is_raw(self, x: Tensor) -> bool:
         """Whether ``x`` holds uint8 pixels still to be normalised."""
@@ -204,20 +211,17 @@ class PatchGrid:
                 f'tile a stitched map of {(H, W)} on a {self.rows}x'
                 f'{self.cols} grid: the patch size {self.patch_size} must be '
                 'a multiple of every feature stride of the patch encoder')
-        view = stitched.view(B, C, self.rows, fh, self.cols, fw)
-        view[images, :, cell_ids // self.cols, :,
-             cell_ids % self.cols, :] = feat.to(stitched.dtype)
+        self._cell_view(stitched, (fh, fw))[self._cell_index(
+            images, cell_ids)] = feat.to(stitched.dtype)
         return stitched
 
     def take(self, stitched: Tensor, images: Tensor,
              cell_ids: Tensor) -> Tensor:
         """The inverse of :meth:`put`: ``(N, C, fh, fw)`` maps of (image,
         cell) pairs, copied out of a stitched ``(B, C, m * fh, n * fw)``."""
-        B, C, H, W = stitched.shape
-        fh, fw = H // self.rows, W // self.cols
-        view = stitched.view(B, C, self.rows, fh, self.cols, fw)
-        return view[images, :, cell_ids // self.cols, :,
-                    cell_ids % self.cols, :]
+        H, W = stitched.shape[-2:]
+        return self._cell_view(stitched, (H // self.rows, W // self.cols))[
+            self._cell_index(images, cell_ids)]
 
     def write(self, stitched: Tensor, cells: Tensor, feat: Tensor) -> Tensor:
         """:meth:`put` for a ``(B, k)`` plan and ``(B * k, C, fh, fw)`` maps."""

@@ -76,13 +76,9 @@ class LatentBuffer:
             feats (list[Tensor]): per level ``(B * k, C_l, fh_l, fw_l)``.
         """
         if cells.numel() == 0:
-            return LatentBuffer(self.grid, [m.detach() for m in self.maps])
-        maps = []
-        for level, f in zip(self.maps, feats):
-            if f.dtype != level.dtype:
-                level = level.to(f.dtype)  # e.g. a float32 fill under AMP
-            maps.append(self.grid.write(level.detach().clone(), cells, f))
-        return LatentBuffer(self.grid, maps)
+            return self.detach()
+        copy = LatentBuffer(self.grid, [m.detach().clone() for m in self.maps])
+        return copy.scatter_(cells, feats)[0]
 
     def scatter_(self, cells: Tensor, feats: Sequence[Tensor]
                  ) -> Tuple['LatentBuffer', List[Tensor]]:
