@@ -301,8 +301,9 @@ def _growth(records: List[Dict], small: int = 2048,
             'live before the step starts (`fixed_mb`: the loaded uint8 '
             'batch, 3 bytes per pixel; weights and optimizer state do not '
             f'change), so the step itself grows by {step:.1f} MiB, '
-            f'{step / z:.2f}× Z\'s growth. Peak growth against Z\'s growth '
-            f'+ 10 % of the {small}² peak '
+            f'{step / z:.2f}× Z\'s growth. Peak growth within 1.1 × Z\'s '
+            f'growth ({1.1 * z:.1f} MiB): {peak <= 1.1 * z}; within Z\'s '
+            f'growth + 10 % of the {small}² peak '
             f'({z + 0.1 * a["peak_train_mb"]:.1f} MiB): '
             f'{peak <= z + 0.1 * a["peak_train_mb"]}.')
 
