@@ -2,37 +2,11 @@
 #   python tools/train.py configs/fcos_patchgd_tjuped.py
 # PatchGlobalDetector (FCOS-R50) on whole 2048x2048 images with 512 px
 # patches; on-disk layout in docs/datasets.md.
-_base_ = './_base_/fcos_patchgd_r50_coco_format.py'
-data_root = 'data/TJU-Ped-traffic/'
-classes = ('pedestrian', )
-model = dict(bbox_head=dict(num_classes=len(classes)))
-# TJU-Ped-traffic images are 1624x1200: train and test at 2048
-img_scale = (2048, 2048)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
+_base_ = [
+    './_base_/models/fcos_patchgd_r50.py',
+    './_base_/datasets/tjuped.py',
+    './_base_/schedules/fcos_1x.py',
+    'mmdet::_base_/default_runtime.py',
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor')),
-]
-
-def _split(name, pipeline):
-    return dict(dataset=dict(
-        data_root=data_root, metainfo=dict(classes=classes),
-        ann_file=f'annotations/{name}.json',
-        data_prefix=dict(img=f'images/{name}/'), pipeline=pipeline))
-
-
-train_dataloader = _split('train', train_pipeline)
-val_dataloader = _split('val', test_pipeline)
-test_dataloader = _split('test', test_pipeline)
-val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = dict(ann_file=data_root + 'annotations/test.json')
+model = dict(bbox_head=dict(num_classes=1))
+custom_hooks = [dict(type='LatentBufferHook')]

@@ -1,8 +1,8 @@
 # PatchGlobalDetector around mmdet's FCOS-R50 (caffe, GN head): the stock
-# mmdet model with a new `type`. No checkpoint is loaded from the network: to
-# start from ImageNet weights you have locally, set
-#   model.backbone.init_cfg = dict(type='Pretrained', checkpoint='/path/resnet50_caffe.pth')
-_base_ = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
+# model of ./fcos_r50.py with a new `type` and the PatchGD settings; model
+# only. No checkpoint is loaded from the network (see ./fcos_r50.py for
+# ImageNet weights you have locally).
+_base_ = './fcos_r50.py'
 
 custom_imports = dict(
     imports=['mmpatch.models.detector'], allow_failed_imports=False)
