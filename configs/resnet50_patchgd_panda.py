@@ -26,6 +26,10 @@ model = dict(
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25),
     latent_dim=256,
     global_fusion='add')
+# the batch stays uint8 and each patch is normalised when θ1 reads it
+# (a 4096² slide: 48 MiB held instead of 48 + 192; docs/memory.md); merged
+# with the dataset base's statistics, as mmpretrain merges it into the model
+data_preprocessor = dict(type='PatchClsDataPreprocessor')
 custom_hooks = [dict(type='LatentBufferHook')]
 
 # schedule: Adam 1e-3, 100 epochs, 2 linear warm-up epochs then cosine

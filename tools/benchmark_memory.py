@@ -135,6 +135,7 @@ HOST_TYPES = {
 HOST_PREPROCESSORS = {
     'PatchDetDataPreprocessor': 'DetDataPreprocessor',
     'PatchSegDataPreProcessor': 'SegDataPreProcessor',
+    'PatchClsDataPreprocessor': 'ClsDataPreprocessor',
 }
 PATCHGD_KEYS = ('patch_cfg', 'latent_channels', 'global_fusion',
                 'fusion_convs', 'fusion_channels', 'latent_dim', 'grid_head',
@@ -564,6 +565,10 @@ def run_one(spec: dict) -> None:
             torch.set_num_threads(spec['threads'])
         res['threads'] = torch.get_num_threads()
         model_cfg = copy.deepcopy(cfg.model)
+        # as mmengine's Runner does (mmpretrain configs keep it top level)
+        if cfg.get('data_preprocessor') is not None:
+            model_cfg.setdefault('data_preprocessor',
+                                 copy.deepcopy(cfg.data_preprocessor))
         if spec.get('stock'):
             model_cfg = stock_model_cfg(model_cfg)
         _scrub_downloads(model_cfg)

@@ -24,8 +24,10 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, )),
     init_cfg=None)
-# a stock model: mmengine's DDP, not the PatchGD wrapper
+# a stock model: mmengine's DDP, not the PatchGD wrapper, and mmpretrain's
+# float preprocessor
 model_wrapper_cfg = dict(type='MMDistributedDataParallel')
+data_preprocessor = dict(type='ClsDataPreprocessor')
 img_scale = (1024, 1024)
 train_pipeline = [
     dict(type='LoadImageFromFile'),

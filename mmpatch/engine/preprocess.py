@@ -88,6 +88,10 @@ class DeferredNormalization:
         """
         data = self.cast_data(data)
         images = data['inputs']
+        if (isinstance(images, Tensor) and images.dtype == torch.uint8
+                and images.dim() == 4):
+            # default_collate's stacked batch: its images, as views
+            images = list(images.unbind(0))
         if not (is_seq_of(images, Tensor)
                 and all(img.dtype == torch.uint8 and img.dim() == 3
                         for img in images)):

@@ -43,9 +43,27 @@ def seg_batch(shapes):
     return dict(inputs=uint8_images(shapes), data_samples=samples)
 
 
+def cls_batch(shapes):
+    from mmpretrain.structures import DataSample
+    samples = [DataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w)))
+               .set_gt_label(i % 3) for i, (h, w) in enumerate(shapes)]
+    return dict(inputs=uint8_images(shapes), data_samples=samples)
+
+
+BATCHES = dict(det=det_batch, seg=seg_batch, cls=cls_batch)
+SCOPES = dict(det='mmdet', seg='mmseg', cls='mmpretrain')
+
+
 def pair(scope, **kwargs):
     """(host preprocessor, deferred preprocessor) with the same arguments."""
-    if scope == 'det':
+    if scope == 'cls':
+        from mmpretrain.registry import MODELS
+
+        import mmpatch.models.classifier  # noqa: F401
+        host, ours = 'ClsDataPreprocessor', 'PatchClsDataPreprocessor'
+        args = dict(mean=MEAN, std=STD, to_rgb=True, pad_size_divisor=32,
+                    num_classes=3)
+    elif scope == 'det':
         from mmdet.registry import MODELS
 
         import mmpatch.models.detector  # noqa: F401
@@ -58,7 +76,7 @@ def pair(scope, **kwargs):
         host, ours = 'SegDataPreProcessor', 'PatchSegDataPreProcessor'
         args = dict(mean=MEAN, std=STD, bgr_to_rgb=True, size_divisor=32)
     args.update(kwargs)
-    with host_scope('mmdet' if scope == 'det' else 'mmseg'):
+    with host_scope(SCOPES[scope]):
         return (MODELS.build(dict(type=host, **args)),
                 MODELS.build(dict(type=ours, **args)))
 
@@ -70,7 +88,7 @@ def grid_over(out, patch, normalize=None):
                      normalize)
 
 
-@pytest.mark.parametrize('scope', ['det', 'seg'])
+@pytest.mark.parametrize('scope', ['det', 'seg', 'cls'])
 @pytest.mark.parametrize('training', [True, False])
 def test_patches_equal_host_batch(scope, training):
     """Every patch and the global patch of the uint8 batch equal those of
@@ -80,7 +98,7 @@ def test_patches_equal_host_batch(scope, training):
     # two sizes, neither a multiple of the patch, in one batch (mmseg's test
     # mode needs one size per batch)
     shapes = [(100, 150), (70, 130)] if training else [(100, 150)]
-    make = det_batch if scope == 'det' else seg_batch
+    make = BATCHES[scope]
     ref = host(make(shapes), training)
     out = ours(make(shapes), training)
     assert out['inputs'].dtype == torch.uint8
@@ -112,6 +130,22 @@ def test_one_image_is_not_copied():
     assert out['inputs'].data_ptr() == image.data_ptr()
 
 
+def test_stacked_uint8_batch():
+    """default_collate (mmpretrain's usual) hands in one stacked uint8
+    tensor: same result as the list of images, and a batch of one is still
+    a view."""
+    host, ours = pair('cls')
+    data = cls_batch([(64, 96), (64, 96)])
+    listed = ours(copy.deepcopy(data), True)['inputs']
+    data['inputs'] = torch.stack(data['inputs'])
+    stacked = ours(data, True)['inputs']
+    assert stacked.dtype == torch.uint8
+    assert torch.equal(stacked, listed)
+    one = cls_batch([(64, 96)])
+    one['inputs'] = torch.stack(one['inputs'])
+    assert ours(one, True)['inputs'].data_ptr() == one['inputs'].data_ptr()
+
+
 def test_float_inputs_go_to_the_host():
     host, ours = pair('det')
     data = det_batch([(64, 64)])
@@ -125,6 +159,8 @@ def test_errors_name_the_fix():
         pair('det', pad_value=5)
     with pytest.raises(ValueError, match='pad_val=3.*must be 0'):
         pair('seg', pad_val=3)
+    with pytest.raises(ValueError, match='pad_value=2.*must be 0'):
+        pair('cls', pad_value=2)
     with pytest.raises(ValueError, match='batch_augments'):
         pair('det', batch_augments=[
             dict(type='BatchFixedSizePad', size=(64, 64))])
@@ -176,3 +212,23 @@ def test_detector_predictions_equal_host_preprocessor(det_scope):
                                rtol=1e-4, atol=1e-3)
     torch.testing.assert_close(results[0].scores, results[1].scores,
                                rtol=1e-4, atol=1e-5)
+
+
+def test_classifier_step_equals_host_preprocessor(cls_scope):
+    """A PatchGlobalClassifier's training step gives the same loss and
+    update with the uint8 batch as with mmpretrain's float batch."""
+    from mmengine.optim import OptimWrapper
+
+    from tests.test_models.test_classifier import build, cls_cfg
+    shapes = [(96, 128), (70, 100)]
+    grads, losses = [], []
+    for kind in ('ClsDataPreprocessor', 'PatchClsDataPreprocessor'):
+        model = build(cls_cfg(data_preprocessor=dict(
+            type=kind, mean=MEAN, std=STD, to_rgb=True, num_classes=4,
+            pad_size_divisor=32)))
+        model.eval()  # BN on running statistics: the two runs stay equal
+        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+        losses.append(model.train_step(cls_batch(shapes), optim)['loss'])
+        grads.append(model.backbone.conv1.weight.detach().clone())
+    torch.testing.assert_close(losses[0], losses[1], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-6)
