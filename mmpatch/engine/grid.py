@@ -155,8 +155,9 @@ class PatchGrid:
                 'a uint8 batch reached the patch grid without a normaliser: '
                 'the model\'s data_preprocessor left the pixels unnormalised '
                 'but has no normalize_patch(); use one of mmpatch\'s '
-                'PatchDetDataPreprocessor / PatchSegDataPreProcessor, or the '
-                "host library's own preprocessor")
+                'PatchDetDataPreprocessor / PatchSegDataPreProcessor / '
+                "PatchClsDataPreprocessor, or the host library's own "
+                'preprocessor')
         return True
 
     def patch_valid_mask(self, images: Tensor,

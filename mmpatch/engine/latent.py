@@ -108,7 +108,7 @@ class LatentBuffer:
             # graph (already freed by its backward) must not be reached
             level = level.detach()
             previous.append(self.grid.take(level, images, cell_ids))
-            maps.append(self.grid.write(level, cells, f))
+            maps.append(self.grid.put(level, images, cell_ids, f))
         return LatentBuffer(self.grid, maps), previous
 
     def restore_(self, cells: Tensor, previous: List[Tensor]) -> None:

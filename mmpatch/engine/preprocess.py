@@ -33,8 +33,9 @@ class DeferredNormalization:
     The model reads pixels through :meth:`normalize_patch` (channel order and
     ``(x - mean) / std``, exactly as the host would), and zeroes whatever
     lies outside each image's ``img_shape``, which is what the host's padding
-    with ``pad_value = 0`` gives. Any other input (float tensors, a stacked
-    batch) goes to the host unchanged.
+    with ``pad_value = 0`` gives. A stacked uint8 batch (``default_collate``)
+    is taken as its images; any other input (float tensors) goes to the host
+    unchanged.
 
     Args: those of the host class; its padding value must be 0.
     """

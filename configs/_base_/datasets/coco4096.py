@@ -1,8 +1,8 @@
 # COCO 4096x4096 mosaics (36 COCO images per canvas, built by
 # tools/dataset_converters/coco_mosaic.py), the 80 COCO classes; on-disk
 # layout in docs/datasets.md.
-# Dataset keys only (with ./coco_format_4096.py): model bases set
-# bbox_head.num_classes = 80.
+# Dataset keys only (with ./coco_format_4096.py): the configs that use it
+# set model.bbox_head.num_classes = 80.
 _base_ = './coco_format_4096.py'
 data_root = 'data/coco4096/'
 classes = (

@@ -2,7 +2,7 @@
 # test), batch 1. Children set data_root, the classes and the annotation
 # files of each split (and override the pipelines for another scale); see
 # docs/datasets.md for each layout. Dataset keys only: it composes with a
-# model (./../models/fcos_r50.py, fcos_patchgd_r50.py), a schedule and a
+# model (../models/fcos_r50.py or fcos_patchgd_r50.py), a schedule and a
 # runtime.
 dataset_type = 'CocoDataset'
 backend_args = None

@@ -1,7 +1,7 @@
 # SODA-D (small object detection in driving scenes), 9 classes, COCO-format,
 # at 4096x4096 as in the paper; on-disk layout in docs/datasets.md.
-# Dataset keys only (with ./coco_format_4096.py): model bases set
-# bbox_head.num_classes = 9.
+# Dataset keys only (with ./coco_format_4096.py): the configs that use it
+# set model.bbox_head.num_classes = 9.
 _base_ = './coco_format_4096.py'
 data_root = 'data/SODA-D/'
 classes = ('people', 'rider', 'bicycle', 'motor', 'vehicle', 'traffic-sign',

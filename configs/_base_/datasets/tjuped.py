@@ -1,7 +1,7 @@
 # TJU-Ped-traffic (TJU-DHD pedestrian, traffic scenes), COCO-format, at
 # 2048x2048; on-disk layout in docs/datasets.md.
-# Dataset keys only (with ./coco_format_4096.py): model bases set
-# bbox_head.num_classes = 1.
+# Dataset keys only (with ./coco_format_4096.py): the configs that use it
+# set model.bbox_head.num_classes = 1.
 _base_ = './coco_format_4096.py'
 data_root = 'data/TJU-Ped-traffic/'
 classes = ('pedestrian', )
