@@ -3,6 +3,7 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
@@ -31,16 +32,21 @@ class PatchClsDataPreprocessor(DeferredNormalization, ClsDataPreprocessor):
 class GridHead(nn.Module):
     """θ2 of classification: a small CNN over the ``(B, d, m, n)`` grid.
 
-    Each block is 3x3 conv - BN - ReLU - dropout; a block uses stride 2 while
-    the grid is larger than 2x2 and stride 1 after that, chosen at run time,
-    so the same weights serve any grid size (one checkpoint, several input
-    resolutions). Global average pooling closes it.
+    Each block is 3x3 conv - norm - ReLU - dropout; a block uses stride 2
+    while the grid is larger than 2x2 and stride 1 after that, chosen at run
+    time, so the same weights serve any grid size (one checkpoint, several
+    input resolutions). Global average pooling closes it.
 
     Args:
         in_channels (int): d (or 2d with concat fusion).
         channels (int): width of the blocks.
         num_blocks (int): number of blocks.
         dropout (float): dropout probability after each block.
+        norm_cfg (dict): the blocks' normalisation, built by mmcv's
+            ``build_norm_layer``. BatchNorm (the default, PatchGD's) sees
+            only ``B * m' * n'`` values a channel, 4 for a batch of 4 once
+            the grid is 1x1; a GroupNorm (``dict(type='GN',
+            num_groups=8)``) normalises each image on its own.
 
     Returns (forward):
         Tensor: ``(B, channels)``.
@@ -50,15 +56,17 @@ class GridHead(nn.Module):
                  in_channels: int,
                  channels: int = 256,
                  num_blocks: int = 3,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
+        norm_cfg = norm_cfg or dict(type='BN')
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
         for i in range(num_blocks):
             self.convs.append(
                 nn.Conv2d(in_channels if i == 0 else channels, channels, 3,
                           padding=1, bias=False))
-            self.norms.append(nn.BatchNorm2d(channels))
+            self.norms.append(build_norm_layer(norm_cfg, channels)[1])
         self.dropout = nn.Dropout(dropout)
         self.out_channels = channels
 

@@ -79,3 +79,35 @@ def test_train_step_with_real_preprocessor(cls_scope):
 def test_batch_augments_rejected(cls_scope):
     with pytest.raises(ValueError, match='batch augments'):
         build(cls_cfg(train_cfg=dict(augments=dict(type='Mixup', alpha=0.2))))
+
+
+def test_grid_head_norm_cfg(cls_scope):
+    """``grid_head.norm_cfg`` picks θ2's normalisation; BN by default."""
+    from torch import nn
+    default = build(cls_cfg())
+    assert all(isinstance(n, nn.BatchNorm2d) for n in default.grid_head.norms)
+    model = build(cls_cfg(grid_head=dict(
+        channels=16, num_blocks=2, dropout=0.0,
+        norm_cfg=dict(type='GN', num_groups=4))))
+    assert all(isinstance(n, nn.GroupNorm) and n.num_groups == 4
+               for n in model.grid_head.norms)
+
+
+def test_group_norm_grid_head_trains_one_cell_batch_of_one(cls_scope):
+    """The case BatchNorm cannot train (test_bad_input's xfail: a 1x1 grid
+    and a batch of one give it one value a channel) trains with GroupNorm,
+    which normalises each image on its own."""
+    from mmengine.optim import OptimWrapper
+    model = build(cls_cfg(
+        patch_cfg=dict(patch_size=64, inner_iters=1, sample_fraction=1.0),
+        grid_head=dict(channels=16, num_blocks=2, dropout=0.0,
+                       norm_cfg=dict(type='GN', num_groups=4))))
+    model.train()
+    data = dict(inputs=[torch.randint(0, 255, (3, 60, 60), dtype=torch.uint8)],
+                data_samples=cls_samples([1], [(60, 60)]))
+    before = [p.detach().clone() for p in model.grid_head.parameters()]
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    log_vars = model.train_step(data, optim)
+    assert torch.isfinite(log_vars['loss'])
+    assert any(not torch.equal(b, p)
+               for b, p in zip(before, model.grid_head.parameters()))
