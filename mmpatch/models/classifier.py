@@ -40,7 +40,7 @@ class GridHead(nn.Module):
     Args:
         in_channels (int): d (or 2d with concat fusion).
         channels (int): width of the blocks.
-        num_blocks (int): number of blocks.
+        num_blocks (int): number of blocks; 0 leaves the mean over the grid.
         dropout (float): dropout probability after each block.
         norm_cfg (dict): the blocks' normalisation, built by mmcv's
             ``build_norm_layer``. BatchNorm (the default, PatchGD's) sees
@@ -49,7 +49,8 @@ class GridHead(nn.Module):
             num_groups=8)``) normalises each image on its own.
 
     Returns (forward):
-        Tensor: ``(B, channels)``.
+        Tensor: ``(B, out_channels)``: ``channels``, or ``in_channels``
+        without blocks.
     """
 
     def __init__(self,
@@ -68,7 +69,8 @@ class GridHead(nn.Module):
                           padding=1, bias=False))
             self.norms.append(build_norm_layer(norm_cfg, channels)[1])
         self.dropout = nn.Dropout(dropout)
-        self.out_channels = channels
+        # no blocks: θ2 is the mean of the grid, as wide as its input
+        self.out_channels = channels if num_blocks else in_channels
 
     def forward(self, x: Tensor) -> Tensor:
         for conv, norm in zip(self.convs, self.norms):

@@ -111,3 +111,11 @@ def test_group_norm_grid_head_trains_one_cell_batch_of_one(cls_scope):
     assert torch.isfinite(log_vars['loss'])
     assert any(not torch.equal(b, p)
                for b, p in zip(before, model.grid_head.parameters()))
+
+
+def test_grid_head_without_blocks_is_the_grid_mean():
+    from mmpatch.models.classifier import GridHead
+    head = GridHead(12, channels=16, num_blocks=0)
+    assert head.out_channels == 12
+    x = torch.randn(2, 12, 3, 5)
+    torch.testing.assert_close(head(x), x.mean(dim=(2, 3)))
