@@ -2,13 +2,15 @@
 #   make demo        set up if needed, then train + evaluate the main job on UltraDigits
 #   make test        set up if needed, then the whole test suite
 #   make benchmarks  regenerate every figure and table of docs/benchmarks.md (slow)
+#   make data-cls    UltraDigits-cls, the classification benchmark's canvases
+#   make pretrained  the UltraDigits classifiers' locally pretrained backbone
 PY := .venv/bin/python
 # mmengine imports pkg_resources, which warns on every import
 export PYTHONWARNINGS := ignore:pkg_resources is deprecated
 DATA ?= data/ultradigits
 DEMO_CONFIG ?= configs/fcos_patchgd_ultradigits.py
 
-.PHONY: setup demo test benchmarks data clean
+.PHONY: setup demo test benchmarks data data-cls pretrained clean
 
 setup:
 	bash tools/install.sh
@@ -22,7 +24,16 @@ demo: data
 test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
-benchmarks: data
+data-cls: setup
+	$(PY) tools/make_ultradigits_cls.py --out data/ultradigits_cls
+
+# every UltraDigits classification config loads this backbone (init_cfg)
+pretrained: checkpoints/resnet18n_digits.pth
+checkpoints/resnet18n_digits.pth:
+	$(MAKE) setup
+	$(PY) tools/pretrain_digits.py --out $@
+
+benchmarks: data data-cls pretrained
 	$(PY) tools/run_benchmarks.py
 
 clean:

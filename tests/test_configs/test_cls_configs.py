@@ -1,6 +1,7 @@
 """The classification configs: they parse, build, and UltraDigits trains."""
 import copy
 import importlib
+import importlib.util
 import os.path as osp
 
 import pytest
@@ -27,11 +28,11 @@ PAPER = [
 ]
 # config -> (image side, patch side or None, global fusion, num_classes)
 EXPECTED = {
-    'configs/resnet_patchgd_ultradigits.py': (512, 128, 'add', 10),
+    'configs/resnet_patchgd_ultradigits.py': (1024, 128, 'add', 4),
     'configs/baselines/resnet_downsampled_ultradigits.py':
-    (128, None, None, 10),
+    (296, None, None, 4),
     'configs/baselines/resnet_patchgd_noglobal_ultradigits.py':
-    (512, 128, None, 10),
+    (1024, 128, None, 4),
     'configs/resnet50_patchgd_panda.py': (2048, 128, 'add', 6),
     'configs/resnet50_patchgd_panda_512_p128.py': (512, 128, 'add', 6),
     'configs/resnet50_patchgd_panda_2048_p128.py': (2048, 128, 'add', 6),
@@ -55,10 +56,12 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def load(path, data_root=None):
+def load(path, data_root=None, pretrained=None):
     cfg = Config.fromfile(osp.join(REPO, path))
     for mod in cfg.custom_imports['imports']:
         importlib.import_module(mod)
+    if pretrained is not None:
+        cfg.model.backbone.init_cfg.checkpoint = pretrained
     if data_root is not None:
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             cfg[key]['dataset']['data_root'] = data_root
@@ -120,19 +123,47 @@ def test_config_parses_and_builds(cls_scope, path):
 
 @pytest.fixture(scope='module')
 def ultradigits_root(tmp_path_factory):
-    from mmpatch.datasets import generate_ultradigits
+    from mmpatch.datasets.ultradigits_cls import generate_ultradigits_cls
     root = str(tmp_path_factory.mktemp('ultradigits_cls'))
-    generate_ultradigits(root, canvas_size=256, num_train=4, num_val=2,
-                         num_test=2)
+    generate_ultradigits_cls(root, canvas_size=512, num_train=4, num_val=2,
+                             num_test=2)
     return root
 
 
+@pytest.fixture(scope='module')
+def pretrained(tmp_path_factory):
+    """A checkpoint of tools/pretrain_digits.py, made in two small steps."""
+    spec = importlib.util.spec_from_file_location(
+        'pretrain_digits', osp.join(REPO, 'tools', 'pretrain_digits.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = str(tmp_path_factory.mktemp('pretrained') / 'digits.pth')
+    assert tool.main(['--out', out, '--steps', '2', '--batch-size', '4',
+                      '--crop', '32']) == 0
+    return out
+
+
 @pytest.mark.parametrize('path', ULTRADIGITS)
-def test_ultradigits_train_and_val_step(cls_scope, ultradigits_root, path):
+def test_ultradigits_configs_load_the_pretrained_backbone(
+        cls_scope, pretrained, path):
+    """Ours and both baselines start θ1 from the same local weights."""
+    cfg = load(path, pretrained=pretrained)
+    state = torch.load(pretrained, map_location='cpu')['state_dict']
+    model = build_model(cfg)
+    key = 'backbone.layer4.1.conv2.weight'
+    assert not torch.equal(model.state_dict()[key], state[key])
+    model.init_weights()
+    for name, value in model.backbone.state_dict().items():
+        assert torch.equal(value, state['backbone.' + name]), name
+
+
+@pytest.mark.parametrize('path', ULTRADIGITS)
+def test_ultradigits_train_and_val_step(cls_scope, ultradigits_root,
+                                        pretrained, path):
     from mmengine.dataset import pseudo_collate
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.registry import DATASETS, METRICS
-    cfg = load(path, ultradigits_root)
+    cfg = load(path, ultradigits_root, pretrained)
     side = EXPECTED[path][0]
     model = build_model(cfg)
     model.init_weights()
@@ -148,22 +179,22 @@ def test_ultradigits_train_and_val_step(cls_scope, ultradigits_root, path):
     assert any(not torch.equal(a, p) for a, p in
                zip(before, model.parameters()))
     if EXPECTED[path][1] is not None:
-        assert model.patch_stats['grid'] == (4, 4)
-        assert model.patch_stats['patches_per_iter'] == 4
+        assert model.patch_stats['grid'] == (8, 8)
+        assert model.patch_stats['patches_per_iter'] == 1
 
     val_set = DATASETS.build(cfg.val_dataloader.dataset)
     model.eval()
     outputs = model.val_step(pseudo_collate([val_set[0], val_set[1]]))
-    assert [o.pred_score.shape for o in outputs] == [(10, )] * 2
+    assert [o.pred_score.shape for o in outputs] == [(4, )] * 2
     metric = METRICS.build(copy.deepcopy(cfg.val_evaluator))
     metric.process(None, [o.to_dict() for o in outputs])
     assert 'accuracy/top1' in metric.evaluate(2)
 
 
-def test_ultradigits_runner(ultradigits_root, tmp_path):
+def test_ultradigits_runner(ultradigits_root, pretrained, tmp_path):
     """Two iterations through mmengine's Runner: hooks, loops, checkpoint."""
     from mmengine.runner import Runner
-    cfg = load(ULTRADIGITS[0], ultradigits_root)
+    cfg = load(ULTRADIGITS[0], ultradigits_root, pretrained)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.train_cfg.max_iters = 2
     cfg.train_cfg.val_interval = 2
