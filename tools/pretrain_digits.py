@@ -91,8 +91,16 @@ def main(argv=None) -> int:
     bank = load_digit_bank('train')
     backbone = MODELS.build(BACKBONE)
     backbone.init_weights()
-    fc = nn.Linear(backbone.feat_dim if hasattr(backbone, 'feat_dim') else
-                   128, 10)
+    backbone.eval()  # the output width, from a probe that updates nothing
+    with torch.no_grad():
+        width = backbone(torch.zeros(1, 3, args.crop, args.crop))[-1].shape[1]
+    backbone.train()
+    fc = nn.Linear(width, 10)
+
+    def logits(x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, h, w)`` -> ``(N, 10)``: backbone, mean pool, linear."""
+        return fc(backbone(x)[-1].mean(dim=(2, 3)))
+
     params = list(backbone.parameters()) + list(fc.parameters())
     optim = torch.optim.Adam(params, lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -101,13 +109,13 @@ def main(argv=None) -> int:
     correct = seen = 0
     for step in range(1, args.steps + 1):
         x, y = make_batch(rng, bank, args.batch_size, args.crop)
-        logits = fc(backbone(x)[-1].mean(dim=(2, 3)))
-        loss = F.cross_entropy(logits, y)
+        out = logits(x)
+        loss = F.cross_entropy(out, y)
         optim.zero_grad()
         loss.backward()
         optim.step()
         sched.step()
-        correct += int((logits.argmax(1) == y).sum())
+        correct += int((out.argmax(1) == y).sum())
         seen += len(y)
         if step % 100 == 0 or step == args.steps:
             print(f'step {step}/{args.steps}  loss {loss.item():.3f}  '
@@ -123,8 +131,7 @@ def main(argv=None) -> int:
     with torch.no_grad():
         for _ in range(8):
             x, y = make_batch(test_rng, test_bank, 64, args.crop)
-            hits += int((fc(backbone(x)[-1].mean(dim=(2, 3))).argmax(1)
-                         == y).sum())
+            hits += int((logits(x).argmax(1) == y).sum())
             total += len(y)
     acc = 100 * hits / total
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

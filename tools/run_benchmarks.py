@@ -60,11 +60,6 @@ def compare(name: str, ours_cfg: str, baselines: Dict[str, str], iters: int,
 CLS_PRETRAINED = 'checkpoints/resnet18n_digits.pth'
 
 
-def torch_threads() -> Optional[str]:
-    """The thread limit the runs inherit (OMP_NUM_THREADS), if any."""
-    return os.environ.get('OMP_NUM_THREADS')
-
-
 def cls_inputs() -> None:
     """UltraDigits-cls and the pretrained backbone the classifiers load
     (each tool skips work that is already done)."""
@@ -280,7 +275,8 @@ def main() -> None:
                     json.dump(result, f, indent=2)
             timings[name] = dict(seconds=time.time() - t0,
                                  date=time.strftime('%Y-%m-%d %H:%M'),
-                                 threads=torch_threads())
+                                 # the thread limit the runs inherit
+                                 threads=os.environ.get('OMP_NUM_THREADS'))
             with open(timings_path, 'w') as f:
                 json.dump(timings, f, indent=2)
     write_page(work)
