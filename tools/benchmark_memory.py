@@ -6,7 +6,7 @@ against a baseline, for several image sizes.
         [--json OUT.json] [--plot OUT.png] [--steps N] [--batch-size B]
         [--memory-limit 20G] [--budget 2G] [--timeout S] [--breakdown]
         [--device cpu|cuda] [--threads T] [--seed S] [--log-dir DIR]
-        [--cfg-options k=v ...]
+        [--image-source memory|mapped] [--cfg-options k=v ...]
 
 ``--baseline`` defaults to ``full`` when ``--baseline-config`` is given,
 else to ``none`` (ours only). For timings, use ``--steps 3`` (below).
@@ -23,6 +23,11 @@ ending the benchmark. In the subprocess:
 2. the model, its ``OptimWrapper`` (``cfg.optim_wrapper``) and a synthetic
    batch of ``--batch-size`` uint8 images of side ``size`` are built: a few
    random boxes (mmdet), a random mask (mmseg) or a label (mmpretrain);
+   with ``--image-source mapped``, ours reads its images as
+   ``LoadLazyImage`` pipelines give them: each image is written to an
+   ``.npy`` file and the batch holds zero-channel stand-ins, so the data
+   preprocessor makes a ``MappedBatch`` and the pixels are read patch by
+   patch (the baseline always holds its images: it needs them whole);
 3. with ``--steps N`` > 1, one warm-up step (it creates the optimizer
    state); then one training step is measured (peak and time); with
    ``N`` > 2, ``N - 2`` more steps are timed without the meter and
@@ -84,7 +89,7 @@ summed over calls, meter overhead included):
 
 Records (a JSON list, rewritten after every subprocess): ``method``,
 ``task``, ``size``, ``patch``, ``k``, ``peak_train_mb``, ``peak_infer_mb``,
-``step_s``, ``infer_s``, ``status``, ``latent_mb``, ``memory_method``,
+``step_s``, ``infer_s``, ``status``, ``image_source``, ``latent_mb``, ``memory_method``,
 ``config``, and ``model``, ``input_size``, ``grid``, ``batch_size``,
 ``device``, ``fixed_mb`` (weights + gradients + optimizer state + batch at
 the start of the measured step), ``fill_s``, ``step_cpu_s`` and
@@ -105,6 +110,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -340,10 +346,17 @@ def _patch_size(model_cfg: dict) -> Optional[int]:
 
 
 def make_batch(task: str, size: int, input_size: int, batch_size: int,
-               num_classes: int, seed: int = 0) -> dict:
+               num_classes: int, seed: int = 0,
+               mapped_dir: Optional[str] = None) -> dict:
     """A synthetic batch as the data pipeline packs it: uint8 ``(3, h, w)``
     images and the task's data samples. ``size`` is the original side,
-    ``input_size`` the side fed to the model (smaller when downsampled)."""
+    ``input_size`` the side fed to the model (smaller when downsampled).
+
+    With ``mapped_dir``, as ``LoadLazyImage`` packs it instead: each image
+    is saved there as an ``(h, w, 3)`` ``.npy`` file, named by the data
+    sample's ``lazy_image``, and the batch holds ``(0, h, w)`` stand-ins.
+    """
+    import numpy as np
     import torch
     gen = torch.Generator().manual_seed(seed)
     scale = input_size / size
@@ -351,6 +364,11 @@ def make_batch(task: str, size: int, input_size: int, batch_size: int,
     for i in range(batch_size):
         img = torch.randint(0, 256, (3, input_size, input_size),
                             dtype=torch.uint8, generator=gen)
+        lazy = {}
+        if mapped_dir is not None:
+            lazy['lazy_image'] = osp.join(mapped_dir, f'image_{i}.npy')
+            np.save(lazy['lazy_image'], img.permute(1, 2, 0).numpy())
+            img = img.new_empty((0, input_size, input_size))
         meta = dict(
             img_path=f'synthetic_{size}_{i}.png',
             img_id=i,
@@ -358,7 +376,8 @@ def make_batch(task: str, size: int, input_size: int, batch_size: int,
             ori_shape=(size, size),
             scale_factor=(scale, scale),
             flip=False,
-            flip_direction=None)
+            flip_direction=None,
+            **lazy)
         if task == 'det':
             from mmdet.structures import DetDataSample
             from mmengine.structures import InstanceData
@@ -533,6 +552,7 @@ def run_one(spec: dict) -> None:
     out_path = spec['out']
     res: Dict[str, Any] = dict(stage='setup')
     _write_json(out_path, res)
+    mapped_dir = None
     try:
         import torch
         from mmengine.config import Config
@@ -585,9 +605,11 @@ def run_one(spec: dict) -> None:
             model.train()
             from mmengine.optim import build_optim_wrapper
             optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+            if spec.get('image_source') == 'mapped':
+                mapped_dir = tempfile.mkdtemp(prefix='mapped_images_')
             batch = make_batch(task, size, input_size, spec['batch_size'],
                                _num_classes(model_cfg, task),
-                               spec.get('seed', 0))
+                               spec.get('seed', 0), mapped_dir)
             patchgd = hasattr(model, 'patch_cfg')
             res.update(
                 task=task,
@@ -609,12 +631,10 @@ def run_one(spec: dict) -> None:
     except BaseException as exc:  # noqa: B902 - report, never crash
         if isinstance(exc, KeyboardInterrupt):
             raise
-        status = _fail(res, exc, 'setup_status')
-        res['status'] = status
-        res['stage'] = 'done'
-        res['rss_peak_mb'] = _rss_peak_mb()
-        _write_json(out_path, res)
-        return
+        res['status'] = _fail(res, exc, 'setup_status')
+    finally:
+        if mapped_dir is not None:
+            shutil.rmtree(mapped_dir, ignore_errors=True)
     res['stage'] = 'done'
     res['rss_peak_mb'] = _rss_peak_mb()
     _write_json(out_path, res)
@@ -916,7 +936,8 @@ def build_specs(args) -> List[dict]:
         specs.append(
             dict(base, method='ours', config=osp.abspath(args.config),
                  config_name=args.config, cfg_options=args.cfg_options,
-                 size=size, input_size=size, stock=False, patch=patch))
+                 size=size, input_size=size, stock=False, patch=patch,
+                 image_source=args.image_source))
         if args.baseline == 'none':
             continue
         if args.baseline == 'downsampled' and not patch:
@@ -949,6 +970,7 @@ def make_record(spec: dict, out: dict, args) -> Dict[str, Any]:
         step_s=out.get('step_s'),
         infer_s=out.get('infer_s'),
         status=out.get('status', 'error: no status'),
+        image_source=spec.get('image_source', 'memory'),
         latent_mb=out.get('latent_mb'),
         memory_method=out.get('memory_method'),
         config=spec['config_name'],
@@ -1157,6 +1179,12 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None,
                         help='cpu or cuda (default: cuda when available)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--image-source', choices=['memory', 'mapped'], default='memory',
+        help='how ours holds its images: decoded in memory (as '
+        'LoadImageFromFile gives them; the default) or memory-mapped and '
+        'read patch by patch (as LoadLazyImage gives them). The baseline '
+        'always holds them in memory')
     parser.add_argument(
         '--threads', type=int, default=None,
         help='torch.set_num_threads in each subprocess (default: torch\'s '

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .mapped import MappedBatch
+
 Size2d = Tuple[int, int]
 
 
@@ -96,7 +98,13 @@ class PatchGrid:
 
     # ----------------------------------------------------------------- pixels
     def pad(self, x: Tensor) -> Tensor:
-        """Zero-pad ``(B, C, H, W)`` at the bottom/right to the grid size."""
+        """Zero-pad ``(B, C, H, W)`` at the bottom/right to the grid size.
+
+        A :class:`~mmpatch.engine.mapped.MappedBatch` is returned as it is:
+        its reads are zero outside each image already.
+        """
+        if isinstance(x, MappedBatch):
+            return x
         ph, pw = self.padded_shape
         H, W = x.shape[-2:]
         if (H, W) == (ph, pw):
@@ -119,15 +127,21 @@ class PatchGrid:
         """Patches of (image, cell) pairs of a grid-padded batch.
 
         Args:
-            x (Tensor): ``(B, C, m * ph, n * pw)``, the output of :meth:`pad`.
+            x (Tensor | MappedBatch): ``(B, C, m * ph, n * pw)``, the output
+                of :meth:`pad`, or a mapped batch (read patch by patch).
             images (Tensor): ``(N,)`` image index of each patch.
             cell_ids (Tensor): ``(N,)`` cell of each patch.
 
         Returns:
             Tensor: ``(N, C, ph, pw)``, normalised if ``x`` is uint8.
         """
-        patches = self._cell_view(x, self.patch_size)[self._cell_index(
-            images, cell_ids)]
+        if isinstance(x, MappedBatch):
+            ph, pw = self.patch_size
+            patches = x.patches(images, (cell_ids // self.cols) * ph,
+                                (cell_ids % self.cols) * pw, self.patch_size)
+        else:
+            patches = self._cell_view(x, self.patch_size)[self._cell_index(
+                images, cell_ids)]
         if not self._is_raw(x):
             return patches
         patches = self.normalize(patches)
@@ -269,7 +283,7 @@ class PatchGrid:
         """Each image's valid region resized to ``size``.
 
         Args:
-            x (Tensor): ``(B, C, H, W)`` batch (padded or not).
+            x (Tensor | MappedBatch): ``(B, C, H, W)`` batch (padded or not).
             size (tuple[int, int]): ``(gh, gw)``.
 
         Returns:
@@ -279,18 +293,29 @@ class PatchGrid:
         raw = self._is_raw(x)
         outs = []
         for i, (h, w) in enumerate(self.valid_shapes):
-            img = x[i:i + 1, :, :h, :w]
             if raw:
-                # one channel in float at a time; resizing commutes with the
-                # per-channel affine normalisation (weights sum to one)
-                img = torch.cat([
-                    _resize(img[:, c:c + 1].to(torch.get_default_dtype()),
-                            size) for c in range(img.shape[1])
-                ], dim=1)
-                outs.append(self.normalize(img))
+                # read in bands of rows, so that neither the whole image in
+                # float nor (for a mapped batch) the whole image at all is
+                # ever held; resizing commutes with the per-channel affine
+                # normalisation (its weights sum to one)
+                def read(y0: int, y1: int, i: int = i, w: int = w) -> Tensor:
+                    return self._region(x, i, y0, y1, w).to(
+                        torch.get_default_dtype())
+
+                band = max(1, self.patch_size[0] * self.patch_size[1] // w)
+                outs.append(self.normalize(_resize_bands(read, (h, w), size,
+                                                         band)))
             else:
-                outs.append(_resize(img, size))
+                outs.append(_resize(x[i:i + 1, :, :h, :w], size))
         return torch.cat(outs, dim=0)
+
+    @staticmethod
+    def _region(x: Tensor, i: int, y0: int, y1: int, w: int) -> Tensor:
+        """Rows ``y0:y1``, columns ``0:w`` of image ``i``: ``(1, C, y1 - y0,
+        w)``."""
+        if isinstance(x, MappedBatch):
+            return x.read(i, y0, y1, 0, w)[None]
+        return x[i:i + 1, :, y0:y1, :w]
 
     def place_global(self, g: Tensor, map_shape: Size2d) -> Tensor:
         """Resize global features onto each image's valid region of a map.
@@ -317,16 +342,51 @@ class PatchGrid:
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
 
 
-def _resize(img: Tensor, size: Size2d) -> Tensor:
-    """``(1, C, h, w)`` -> ``(1, C, *size)``, bilinear."""
-    h, w = img.shape[-2:]
-    if (h, w) == tuple(size):
-        return img
-    # antialias keeps small objects from aliasing away when a large image
-    # shrinks to one patch
+def _resize_bands(read: Callable[[int, int], Tensor], shape: Size2d,
+                  size: Size2d, band: int) -> Tensor:
+    """:func:`_resize` of an ``(h, w)`` image that ``read(y0, y1)`` gives
+    ``band`` rows at a time as ``(1, C, y1 - y0, w)``.
+
+    Bilinear resizing with antialiasing is separable, and torch computes
+    it as a pass along the width followed by one along the height, so
+    resizing each band along the width first and then the ``(h, gw)``
+    result along the height gives the same numbers (bit for bit, pinned by
+    a test) while only one band is ever held at full width. Without
+    antialiasing (an image no larger than ``size``) the image is small and
+    is read at once.
+    """
+    h, w = shape
+    if not (h > size[0] or w > size[1]):
+        return _resize(read(0, h), size)
+    first = read(0, min(band, h))
+    mid = first.new_empty((*first.shape[:2], h, size[1]))
+    for y in range(0, h, band):
+        rows = first if y == 0 else read(y, min(y + band, h))
+        first = None
+        if w != size[1]:
+            rows = _interpolate(rows, (rows.shape[2], size[1]), True)
+        mid[:, :, y:y + rows.shape[2]] = rows
+    return _resize(mid, size, antialias=True)
+
+
+def _interpolate(img: Tensor, size: Size2d, antialias: bool) -> Tensor:
     return F.interpolate(
         img,
         size=tuple(size),
         mode='bilinear',
         align_corners=False,
-        antialias=bool(h > size[0] or w > size[1]))
+        antialias=antialias)
+
+
+def _resize(img: Tensor, size: Size2d,
+            antialias: Optional[bool] = None) -> Tensor:
+    """``(1, C, h, w)`` -> ``(1, C, *size)``, bilinear; antialiased when it
+    shrinks a side (unless ``antialias`` says)."""
+    h, w = img.shape[-2:]
+    if (h, w) == tuple(size):
+        return img
+    # antialias keeps small objects from aliasing away when a large image
+    # shrinks to one patch
+    if antialias is None:
+        antialias = bool(h > size[0] or w > size[1])
+    return _interpolate(img, size, antialias)

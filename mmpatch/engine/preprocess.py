@@ -11,11 +11,16 @@ normalisation to :class:`~mmpatch.engine.PatchGrid`, which applies
 :meth:`DeferredNormalization.normalize_patch` to each patch it reads.
 """
 from contextlib import contextmanager
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.utils import is_seq_of
 from torch import Tensor
+
+from .mapped import MappedBatch, MappedImage
+
+#: the data samples' metadata key naming a mapped image (LoadLazyImage)
+LAZY_KEY = 'lazy_image'
 
 
 class DeferredNormalization:
@@ -29,6 +34,11 @@ class DeferredNormalization:
     ``batch_input_shape``, padded ``gt_sem_seg``, ...) comes from the host
     itself, and then lays the uint8 pixels into a batch of the padded shape
     the host produced: ``(B, C, H, W)`` uint8, zero in the padding.
+
+    A batch from ``LoadLazyImage`` (zero-channel stand-ins whose data
+    samples name a ``lazy_image``) becomes a
+    :class:`~mmpatch.engine.mapped.MappedBatch` of that padded shape
+    instead: the pixels stay on disk until the patch grid reads them.
 
     The model reads pixels through :meth:`normalize_patch` (channel order and
     ``(x - mean) / std``, exactly as the host would), and zeroes whatever
@@ -93,6 +103,18 @@ class DeferredNormalization:
                 and images.dim() == 4):
             # default_collate's stacked batch: its images, as views
             images = list(images.unbind(0))
+        mapped = _mapped_images(images, data.get('data_samples'))
+        if mapped is not None:
+            standins = [
+                img.new_empty((0, *img.shape[1:]), dtype=torch.float32)
+                for img in images
+            ]
+            with self._shape_only():
+                out = super().forward(dict(data, inputs=standins), training)
+            out['inputs'] = MappedBatch(mapped,
+                                        tuple(out['inputs'].shape[-2:]),
+                                        out['inputs'].device)
+            return out
         if not (is_seq_of(images, Tensor)
                 and all(img.dtype == torch.uint8 and img.dim() == 3
                         for img in images)):
@@ -120,6 +142,39 @@ class DeferredNormalization:
             return x.to(torch.get_default_dtype())
         mean, std = self.mean, self.std
         return (x.to(mean.dtype) - mean) / std
+
+
+def _mapped_images(images, data_samples) -> Optional[List[MappedImage]]:
+    """The mapped images of a ``LoadLazyImage`` batch, None for any other.
+
+    Raises a clear error for stand-ins without a mapped file, and for a
+    stand-in whose shape a transform changed after ``LoadLazyImage``.
+    """
+    if not (is_seq_of(images, Tensor) and images
+            and all(img.dim() == 3 and img.shape[0] == 0 for img in images)):
+        return None
+    metas = [getattr(s, 'metainfo', {}) for s in (data_samples or [])]
+    if len(metas) != len(images) or not all(LAZY_KEY in m for m in metas):
+        raise ValueError(
+            'the batch\'s images have no pixels (0 channels), as '
+            f'LoadLazyImage gives them, but the data samples carry no '
+            f'{LAZY_KEY!r} to read them from: add {LAZY_KEY!r} to the '
+            'meta_keys of the pipeline\'s Pack*Inputs (mmpatch.datasets.'
+            'lazy_image.LAZY_META_KEYS)')
+    out = []
+    for img, meta in zip(images, metas):
+        direction = meta.get('flip_direction') if meta.get('flip') else None
+        mapped = MappedImage(meta[LAZY_KEY], direction)
+        if mapped.shape != tuple(img.shape[1:]):
+            raise ValueError(
+                f'{meta.get("img_path", meta[LAZY_KEY])}: the pipeline '
+                f'made the image {tuple(img.shape[1:])} after LoadLazyImage '
+                f'read it as {mapped.shape} ({meta[LAZY_KEY]}). The pixels '
+                'are read from the stored image, so only flips may change '
+                'it: remove the resizing, cropping or padding transform, or '
+                'load with LoadImageFromFile')
+        out.append(mapped)
+    return out
 
 
 def stack_uint8(images: Tuple[Tensor, ...], shape: Tuple[int, int]) -> Tensor:

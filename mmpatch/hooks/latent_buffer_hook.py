@@ -64,6 +64,14 @@ class LatentBufferHook(Hook):
             return parse_bytes(cfg.memory_budget)
         return None
 
+    def before_run(self, runner) -> None:
+        """Refuse pipelines that use ``LoadLazyImage`` with a transform that
+        needs pixels, before any data is loaded (train, val and test)."""
+        cfg = getattr(runner, 'cfg', None)
+        if cfg is not None:
+            from mmpatch.datasets.lazy_image import check_lazy_config
+            check_lazy_config(cfg.to_dict())
+
     # ---------------------------------------------------------------- train
     def before_train(self, runner) -> None:
         model = self._model(runner)
