@@ -13,7 +13,14 @@ model = dict(
     backbone=dict(base_channels=16),
     decode_head=dict(in_channels=16, channels=16),
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25))
-custom_hooks = [dict(type='LatentBufferHook')]
+# precise BN before the checkpoint and validation: with the running
+# statistics that training leaves (they follow the last image or two), test
+# mIoU swung from 94.6 at iteration 120 to 62.7 at 300; recomputed from the
+# 32 training batches (64 canvases) it is 94.7 and 95.2 (docs/method.md)
+custom_hooks = [
+    dict(type='LatentBufferHook', precise_bn=dict(num_batches=32,
+                                                  interval=300))
+]
 default_hooks = dict(
     visualization=dict(type='SegVisualizationHook'),
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),

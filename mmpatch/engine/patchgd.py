@@ -2,7 +2,8 @@
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import (Any, Dict, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 import torch
 from torch import Tensor, nn
@@ -129,6 +130,56 @@ class PatchGDMixin:
         finally:
             for m in switched:
                 m.train()
+
+    def recalibrate_norm_stats(self, batches: Iterable[Any]) -> int:
+        """Recompute θ1's BatchNorm running statistics with the current
+        weights from ``batches`` (precise BN); returns the layers updated.
+
+        Training moves the running statistics at every train-mode forward:
+        a PatchGD step makes 2I of them (I batches of k sampled patches, I
+        global patches), each from a fraction of an image, so with the
+        usual momentum of 0.1 the statistics follow the last image or two,
+        and evaluation can swing from one checkpoint to the next. Here each
+        batch (as the dataloader collates it) is preprocessed and θ1 runs,
+        without gradients and in the training proportions, on every cell in
+        groups of k per image, each group followed by the global patch; the
+        running statistics become the plain average over all these
+        forwards (PyTorch's ``momentum=None``). θ2's layers and the
+        modules' train/eval modes are left as they are.
+        """
+        layers = [
+            m for module in self.patch_encoder_modules()
+            for m in module.modules()
+            if isinstance(m, _BatchNorm) and m.track_running_stats
+        ]
+        if not layers:
+            return 0
+        saved = [(m.momentum, m.training) for m in layers]
+        for m in layers:
+            m.reset_running_stats()
+            m.momentum = None
+            m.train()
+        try:
+            with torch.no_grad():
+                for data in batches:
+                    data = self.data_preprocessor(data, True)
+                    inputs = data['inputs']
+                    grid = self.make_grid(inputs, data['data_samples'])
+                    x = grid.pad(inputs)
+                    image = self.global_image(inputs, grid)
+                    k = self.patch_cfg.patches_for(grid.num_cells,
+                                                   grid.batch_shape)
+                    cells = grid.all_cells(x.device)
+                    for start in range(0, grid.num_cells, k):
+                        self.encode_patches(
+                            grid.patches(x, cells[:, start:start + k]))
+                        if image is not None:
+                            self.encode_global(image)
+        finally:
+            for m, (momentum, training) in zip(layers, saved):
+                m.momentum = momentum
+                m.train(training)
+        return len(layers)
 
     def fill_latent(self, x: Tensor, grid: PatchGrid) -> LatentBuffer:
         """Z of a grid-padded batch, with no gradients, in ``fill_chunk``s."""

@@ -29,12 +29,21 @@ class LatentBufferHook(Hook):
       host between epochs (keyed by ``img_path`` and its transform), so the
       fill is skipped and redone every N epochs. The cache is saved in
       checkpoints.
+    * ``precise_bn=dict(num_batches=N, interval=T)`` recomputes θ1's
+      BatchNorm running statistics from N training batches with the current
+      weights (:meth:`PatchGDMixin.recalibrate_norm_stats`) every T
+      iterations and after the last one, before that iteration's
+      checkpoint is saved and before validation runs. mmpretrain's
+      ``PreciseBNHook`` does not fit: it runs the model's tensor forward,
+      whose fill keeps BatchNorm in eval mode, and keeps the statistics of
+      the last forward only, the global patch.
 
     Args:
         memory_budget (str | int, optional): e.g. ``'4G'``; overrides the
             model's ``patch_cfg.memory_budget``.
         latent_cache (dict, optional): ``dict(refresh_interval=N)``.
         log_memory (bool): measure and log every iteration.
+        precise_bn (dict, optional): ``dict(num_batches=N, interval=T)``.
     """
 
     priority = 'NORMAL'
@@ -42,11 +51,13 @@ class LatentBufferHook(Hook):
     def __init__(self,
                  memory_budget: Optional[Any] = None,
                  latent_cache: Optional[Dict] = None,
-                 log_memory: bool = True) -> None:
+                 log_memory: bool = True,
+                 precise_bn: Optional[Dict] = None) -> None:
         self.memory_budget = (
             parse_bytes(memory_budget) if memory_budget is not None else None)
         self.cache = HostLatentCache(**latent_cache) if latent_cache else None
         self.log_memory = log_memory
+        self.precise_bn = _check_precise_bn(precise_bn)
         self.meter: Optional[MemoryMeter] = None
         self.plan = None
         self.max_peak_bytes = 0
@@ -143,8 +154,36 @@ class LatentBufferHook(Hook):
             hub.update_scalar('train/time/fill_s', stats['fill_s'])
             hub.update_scalar('train/patches_per_iter',
                               stats['patches_per_iter'])
-        if not (self.log_memory and self.meter is not None):
-            return
+        if self.log_memory and self.meter is not None:
+            self._log_peak(runner, model)
+        if self.precise_bn is not None and hasattr(
+                model, 'recalibrate_norm_stats') and (
+                    self.every_n_train_iters(runner,
+                                             self.precise_bn['interval'])
+                    or self.is_last_train_iter(runner)):
+            self._recalibrate(runner, model)
+
+    def _recalibrate(self, runner, model) -> None:
+        """Precise BN from ``num_batches`` batches of training samples,
+        drawn without touching the training loader's iterator."""
+        import torch
+        loader = runner.train_dataloader
+        size = loader.batch_size or 1
+        n = self.precise_bn['num_batches']
+        gen = torch.Generator().manual_seed(runner.iter)
+        order = torch.randperm(len(loader.dataset), generator=gen).tolist()
+        picks = [order[i % len(order)] for i in range(n * size)]
+        batches = (loader.collate_fn(
+            [loader.dataset[i] for i in picks[b * size:(b + 1) * size]])
+                   for b in range(n))
+        layers = model.recalibrate_norm_stats(batches)
+        runner.logger.info(
+            f'precise BN: recomputed the running statistics of {layers} '
+            f'BatchNorm layers of θ1 from {n} batches at iteration '
+            f'{runner.iter + 1}')
+
+    def _log_peak(self, runner, model) -> None:
+        hub = runner.message_hub
         self.meter.stop()
         peak = self.meter.peak_bytes
         self.max_peak_bytes = max(self.max_peak_bytes, peak)
@@ -173,3 +212,22 @@ class LatentBufferHook(Hook):
         """Keys this hook logs (under ``train/``)."""
         return ('memory/peak_mb', 'memory/latent_mb', 'time/fill_s',
                 'patches_per_iter')
+
+
+def _check_precise_bn(cfg: Optional[Dict]) -> Optional[Dict]:
+    """``dict(num_batches=N, interval=T)`` with positive ints, or None."""
+    if cfg is None:
+        return None
+    cfg = dict(cfg)
+    unknown = sorted(set(cfg) - {'num_batches', 'interval'})
+    bad = [k for k in ('num_batches', 'interval')
+           if not (isinstance(cfg.get(k), int)
+                   and not isinstance(cfg.get(k), bool) and cfg[k] > 0)]
+    if unknown or bad:
+        raise ValueError(
+            f'LatentBufferHook(precise_bn={cfg!r}): expected '
+            'dict(num_batches=N, interval=T) with positive ints N (training '
+            'batches to average over) and T (iterations between '
+            'recalibrations; align it with the checkpoint and validation '
+            'intervals)')
+    return cfg

@@ -112,3 +112,58 @@ def test_latent_cache_skips_fill_and_roundtrips(seg_scope, tiny_data,
     h.cache.entries.clear()
     h.after_load_checkpoint(runner, ckpt)
     assert len(h.cache.entries) == 4
+
+
+def test_recalibrate_norm_stats_averages_every_forward(seg_scope):
+    """Precise BN: θ1's running statistics become the plain average of the
+    batch statistics of every forward it makes (all cells in groups of k,
+    each followed by the global patch); momentum and modes are restored."""
+    from mmseg.registry import MODELS
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from tests.test_engine.test_preprocess import seg_batch
+    model = MODELS.build(unet_cfg(patch_cfg=dict(
+        patch_size=32, inner_iters=2, sample_fraction=0.25)))
+    model.eval()
+    bn = next(m for m in model.backbone.modules()
+              if isinstance(m, _BatchNorm))
+    seen = []
+    handle = bn.register_forward_pre_hook(lambda m, args: seen.append(
+        (args[0].mean((0, 2, 3)), args[0].transpose(0, 1).flatten(1).var(1))))
+    assert model.recalibrate_norm_stats([seg_batch([(64, 96)])] * 2) > 0
+    handle.remove()
+    # 6 cells in groups of k = 2, each with the global patch: 6 forwards,
+    # twice
+    assert len(seen) == 12
+    torch.testing.assert_close(bn.running_mean,
+                               torch.stack([m for m, _ in seen]).mean(0))
+    torch.testing.assert_close(bn.running_var,
+                               torch.stack([v for _, v in seen]).mean(0))
+    assert bn.momentum == 0.1 and not bn.training
+
+
+def test_precise_bn_before_checkpoint_and_validation(seg_scope, tiny_data,
+                                                     tmp_path):
+    """precise_bn=dict(num_batches, interval) recalibrates every interval
+    iterations and after the last, before that iteration's checkpoint is
+    written: the checkpoint holds the recalibrated statistics."""
+    hook = dict(type='LatentBufferHook',
+                precise_bn=dict(num_batches=2, interval=2))
+    runner, _ = _run(runner_cfg(tiny_data, str(tmp_path), max_iters=3,
+                                hook=hook))
+    log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
+    assert 'from 2 batches at iteration 2' in log
+    assert 'from 2 batches at iteration 3' in log
+    ckpt = torch.load(osp.join(str(tmp_path), 'iter_3.pth'),
+                      weights_only=False)['state_dict']
+    for name, value in runner.model.state_dict().items():
+        if name.endswith('running_mean'):
+            assert torch.equal(ckpt[name], value.cpu()), name
+
+
+def test_precise_bn_config_errors():
+    from mmpatch.hooks import LatentBufferHook
+    with pytest.raises(ValueError, match=r'dict\(num_batches=N, interval=T\)'):
+        LatentBufferHook(precise_bn=dict(num_batches=0, interval=2))
+    with pytest.raises(ValueError, match='positive ints'):
+        LatentBufferHook(precise_bn=dict(batches=4))
