@@ -195,7 +195,3 @@ class MappedBatch:
         return (f'MappedBatch({len(self.images)} images, batch shape '
                 f'{self.batch_shape}, device={self.device})')
 
-
-def is_mapped(x: object) -> bool:
-    """Whether ``x`` is a :class:`MappedBatch`."""
-    return isinstance(x, MappedBatch)
