@@ -189,21 +189,16 @@ def check_lazy_pipeline(pipeline: Iterable, where: str = 'pipeline') -> None:
         where (str): names the pipeline in the error, e.g.
             ``'train_dataloader.dataset.pipeline'``.
     """
-    lazy = None
+    allowed = None  # set once LoadLazyImage is seen
     for step in _flatten(pipeline):
-        name = step.get('type') if isinstance(step, dict) else type(
-            step).__name__
-        name = name if isinstance(name, str) else getattr(
-            name, '__name__', str(name))
-        name = name.split('.')[-1]
+        name = _type_name(step)
         if name == 'LoadLazyImage':
-            lazy = step
+            allow = (step.get('allow', ()) if isinstance(step, dict) else
+                     getattr(step, 'allow', ()))
+            allowed = LAZY_SAFE_TRANSFORMS | set(allow)
             continue
-        if lazy is None or name in _CONTAINERS:
+        if allowed is None or name in _CONTAINERS:
             continue  # a container's own transforms are checked in turn
-        allowed = LAZY_SAFE_TRANSFORMS | set(
-            lazy.get('allow', ()) if isinstance(lazy, dict) else getattr(
-                lazy, 'allow', ()))
         if name not in allowed:
             raise ValueError(
                 f'{where}: {name} follows LoadLazyImage, which hands the '
@@ -233,6 +228,15 @@ def check_lazy_config(cfg: Any) -> None:
                 walk(value, f'{where}[{i}]')
 
     walk(cfg, '')
+
+
+def _type_name(step: Any) -> str:
+    """A transform's class name, from a config (``type`` a name, a scoped
+    name or a class) or a built transform."""
+    kind = step.get('type') if isinstance(step, dict) else type(step)
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__',
+                                                       str(kind))
+    return name.split('.')[-1]
 
 
 def _flatten(pipeline: Iterable) -> List:

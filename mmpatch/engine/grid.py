@@ -358,13 +358,13 @@ def _resize_bands(read: Callable[[int, int], Tensor], shape: Size2d,
     h, w = shape
     if not (h > size[0] or w > size[1]):
         return _resize(read(0, h), size)
-    first = read(0, min(band, h))
-    mid = first.new_empty((*first.shape[:2], h, size[1]))
+    mid = None  # (1, C, h, gw): the image resized along its width
     for y in range(0, h, band):
-        rows = first if y == 0 else read(y, min(y + band, h))
-        first = None
+        rows = read(y, min(y + band, h))
         if w != size[1]:
             rows = _interpolate(rows, (rows.shape[2], size[1]), True)
+        if mid is None:
+            mid = rows.new_empty((*rows.shape[:2], h, size[1]))
         mid[:, :, y:y + rows.shape[2]] = rows
     return _resize(mid, size, antialias=True)
 

@@ -151,16 +151,6 @@ class MappedBatch:
         return torch.Size((len(self.images), self.images[0].channels,
                            *self.batch_shape))
 
-    def dim(self) -> int:
-        return 4
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def to(self, device: Union[str, torch.device]) -> 'MappedBatch':
-        """The same images, read onto ``device``."""
-        return MappedBatch(self.images, self.batch_shape, device)
-
     def read(self, index: int, y0: int, y1: int, x0: int,
              x1: int) -> Tensor:
         """Pixels ``[y0:y1, x0:x1]`` of image ``index`` in the padded batch.

@@ -127,9 +127,14 @@ class LatentBufferHook(Hook):
         dropped, close) the sampler's generator that training then uses.
         """
         size = loader.batch_size or 1
-        samples = [loader.dataset[i] for i in range(min(size,
-                                                        len(loader.dataset)))]
-        return loader.collate_fn(samples)
+        return LatentBufferHook._collate(
+            loader, range(min(size, len(loader.dataset))))
+
+    @staticmethod
+    def _collate(loader, indices) -> Any:
+        """The dataset's samples at ``indices``, collated as ``loader``
+        does, without touching the loader's iterator."""
+        return loader.collate_fn([loader.dataset[i] for i in indices])
 
     def before_train_iter(self,
                           runner,
@@ -173,8 +178,7 @@ class LatentBufferHook(Hook):
         gen = torch.Generator().manual_seed(runner.iter)
         order = torch.randperm(len(loader.dataset), generator=gen).tolist()
         picks = [order[i % len(order)] for i in range(n * size)]
-        batches = (loader.collate_fn(
-            [loader.dataset[i] for i in picks[b * size:(b + 1) * size]])
+        batches = (self._collate(loader, picks[b * size:(b + 1) * size])
                    for b in range(n))
         layers = model.recalibrate_norm_stats(batches)
         runner.logger.info(
