@@ -13,4 +13,8 @@ model = dict(
     data_preprocessor=dict(type='PatchSegDataPreProcessor', size=(1024, 1024)),
     decode_head=dict(num_classes=6),
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25))
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]

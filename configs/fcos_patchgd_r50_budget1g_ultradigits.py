@@ -51,7 +51,11 @@ param_scheduler = [
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='SGD', lr=0.002, momentum=0.9,
                    weight_decay=0.0001))
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False,

@@ -9,4 +9,8 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
 ]
 model = dict(bbox_head=dict(num_classes=9))
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]

@@ -19,7 +19,11 @@ model = dict(
     towers_in_patch=True,
     latent_channels=32,
     global_fusion='concat')
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,

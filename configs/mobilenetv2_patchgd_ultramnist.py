@@ -21,9 +21,13 @@ _base_ = [
 model = dict(
     head=dict(num_classes=10, in_channels=256),
     patch_cfg=dict(patch_size=256, inner_iters=3, sample_fraction=0.25),
-    latent_dim=256,
+    latent_channels=256,
     global_fusion='add')
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]
 
 dataset_type = 'CustomDataset'
 data_root = 'data/ultramnist'

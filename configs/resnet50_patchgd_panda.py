@@ -24,13 +24,17 @@ custom_imports = dict(
 model = dict(
     head=dict(num_classes=6, in_channels=256),
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25),
-    latent_dim=256,
+    latent_channels=256,
     global_fusion='add')
 # the batch stays uint8 and each patch is normalised when θ1 reads it
 # (a 4096² slide: 48 MiB held instead of 48 + 192; docs/memory.md); merged
 # with the dataset base's statistics, as mmpretrain merges it into the model
 data_preprocessor = dict(type='PatchClsDataPreprocessor')
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]
 
 # schedule: Adam 1e-3, 100 epochs, 2 linear warm-up epochs then cosine
 max_epochs = 100

@@ -39,10 +39,14 @@ model = dict(
     head=dict(num_classes=4, in_channels=64),
     patch_cfg=dict(patch_size=128, inner_iters=4, patches_per_iter=1,
                    fill_chunk=16),
-    latent_dim=64,
+    latent_channels=64,
     global_fusion='add',
     grid_head=dict(num_blocks=0))
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,

@@ -33,4 +33,8 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
 test_evaluator = val_evaluator
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]

@@ -1,8 +1,8 @@
 """mmpatch: PatchGD + global patch for OpenMMLab (arXiv 2405.07166).
 
 ``import mmpatch`` is light: torch and mmengine only. It registers the hooks
-in mmengine's ``HOOKS`` and allow-lists what mmengine checkpoints need for
-torch's weights-only loading. The task models register into their host
+in mmengine's ``HOOKS`` and the DDP wrapper in its ``MODEL_WRAPPERS``, and
+allow-lists what mmengine checkpoints need for torch's weights-only loading. The task models register into their host
 library when their module is imported, which a config does with e.g.::
 
     custom_imports = dict(imports=['mmpatch.models.detector'],
@@ -17,7 +17,6 @@ from .version import __version__
 
 enable_safe_checkpoint_loading()
 
-from . import hooks  # noqa: E402,F401  (registers LatentBufferHook)
-from .engine import distributed  # noqa: E402,F401  (registers the DDP wrapper)
+from .engine import distributed, hooks  # noqa: E402,F401  (registration)
 
 __all__ = ['__version__', 'enable_safe_checkpoint_loading']

@@ -62,7 +62,7 @@ def freeze_batchnorm(model: torch.nn.Module) -> None:
 
 
 def assert_step_equals_full(model, inputs, data_samples, atol=1e-6):
-    """The exactness contract of design.md §2.
+    """The exactness contract of docs/method.md.
 
     ``model`` must be float64, with ``k = m * n`` and ``I = 1``. One PatchGD
     ``train_step`` (real ``OptimWrapper``, SGD with lr=1, so the update is

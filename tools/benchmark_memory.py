@@ -132,21 +132,6 @@ SCOPES = {
     'mmseg': 'seg',
     'mmpretrain': 'cls',
 }
-HOST_TYPES = {
-    'PatchGlobalDetector': 'FCOS',  # any other head: SingleStageDetector
-    'PatchGlobalSegmentor': 'EncoderDecoder',
-    'PatchGlobalClassifier': 'ImageClassifier',
-}
-#: mmpatch's uint8 data preprocessors -> the host's (stock models need floats)
-HOST_PREPROCESSORS = {
-    'PatchDetDataPreprocessor': 'DetDataPreprocessor',
-    'PatchSegDataPreProcessor': 'SegDataPreProcessor',
-    'PatchClsDataPreprocessor': 'ClsDataPreprocessor',
-}
-PATCHGD_KEYS = ('patch_cfg', 'latent_channels', 'global_fusion',
-                'fusion_convs', 'fusion_channels', 'latent_dim', 'grid_head',
-                'towers_in_patch')
-
 # what an out-of-memory failure says, whichever allocator raised it
 OOM_PATTERNS = (
     "can't allocate memory",
@@ -297,25 +282,26 @@ def _scrub_downloads(obj: Any) -> None:
 
 
 def stock_model_cfg(model_cfg: dict) -> dict:
-    """The host library's stock model for a PatchGD model config."""
-    cfg = copy.deepcopy(model_cfg)
-    kind = cfg.get('type')
-    if kind not in HOST_TYPES:
-        return cfg  # already a stock model
-    host = HOST_TYPES[kind]
-    if kind == 'PatchGlobalDetector':
-        head = str((cfg.get('bbox_head') or {}).get('type', ''))
-        host = 'FCOS' if head.startswith('FCOS') else 'SingleStageDetector'
-    if kind == 'PatchGlobalClassifier' and cfg.get('neck') is None:
-        cfg['neck'] = dict(type='GlobalAveragePooling')
-    for key in PATCHGD_KEYS:
-        cfg.pop(key, None)
-    cfg['type'] = host
-    pre = cfg.get('data_preprocessor') or {}
-    if pre.get('type') in HOST_PREPROCESSORS:
-        cfg['data_preprocessor'] = dict(
-            pre, type=HOST_PREPROCESSORS[pre['type']])
-    return cfg
+    """The host library's stock model for a PatchGD model config
+    (:meth:`PatchGDMixin.host_model_cfg` of the config's model class)."""
+    cls = patchgd_class(model_cfg.get('type'))
+    if cls is None:
+        return copy.deepcopy(model_cfg)  # already a stock model
+    return cls.host_model_cfg(model_cfg)
+
+
+def patchgd_class(name):
+    """The PatchGD model class registered as ``name``, or None."""
+    import importlib
+    from mmpatch.patchgd import PatchGDMixin
+    for module, scope in (('detector', 'mmdet'), ('segmentor', 'mmseg'),
+                          ('classifier', 'mmpretrain')):
+        importlib.import_module(f'mmpatch.models.{module}')
+        registry = importlib.import_module(f'{scope}.registry').MODELS
+        cls = registry.get(name) if isinstance(name, str) else None
+        if isinstance(cls, type) and issubclass(cls, PatchGDMixin):
+            return cls
+    return None
 
 
 def _fix_classifier_head(model_cfg: dict, registry, patch: int) -> None:
@@ -339,7 +325,7 @@ def _num_classes(model_cfg: dict, task: str) -> int:
 def _patch_size(model_cfg: dict) -> Optional[int]:
     patch = (model_cfg.get('patch_cfg') or {}).get('patch_size')
     if patch is None:
-        if model_cfg.get('type') in HOST_TYPES:
+        if patchgd_class(model_cfg.get('type')) is not None:
             return 256  # PatchGDConfig's default
         return None
     return int(patch if isinstance(patch, int) else patch[0])
@@ -500,16 +486,17 @@ class PhaseRecorder:
 def _phase_wrappers(recorder: PhaseRecorder, model, optim_wrapper,
                     training: bool) -> None:
     import torch
-    patchgd = hasattr(model, 'patch_cfg')
+    from mmpatch.patchgd import PatchGDMixin
+    patchgd = isinstance(model, PatchGDMixin)
     if training:
         recorder.wrap(model.data_preprocessor, 'forward', 'preprocess')
     if patchgd:
-        from mmpatch.engine import LatentBuffer
+        from mmpatch.patchgd import LatentBuffer
         recorder.wrap(model, 'fill_latent', 'fill')
         recorder.wrap(model, 'global_features', 'global')
         recorder.wrap(model, 'encode_patches', 'patch_encode',
                       when=torch.is_grad_enabled)
-        recorder.wrap(LatentBuffer, 'scatter', 'scatter')
+        recorder.wrap(LatentBuffer, 'scatter_', 'scatter')
         recorder.wrap(model, 'loss_by_latent', 'head_loss')
         recorder.wrap(model, 'predict_by_latent', 'head_predict')
     elif training:
@@ -559,7 +546,7 @@ def run_one(spec: dict) -> None:
         from mmengine.registry import DefaultScope
         from mmengine.utils import import_modules_from_strings
 
-        from mmpatch.engine.memory import MemoryMeter
+        from mmpatch.memory import MemoryMeter
 
         device = torch.device(spec['device'])
         if device.type == 'cuda' and spec.get('memory_limit'):
@@ -610,7 +597,8 @@ def run_one(spec: dict) -> None:
             batch = make_batch(task, size, input_size, spec['batch_size'],
                                _num_classes(model_cfg, task),
                                spec.get('seed', 0), mapped_dir)
-            patchgd = hasattr(model, 'patch_cfg')
+            from mmpatch.patchgd import PatchGDMixin
+            patchgd = isinstance(model, PatchGDMixin)
             res.update(
                 task=task,
                 model=type(model).__name__,
@@ -659,8 +647,9 @@ def measure(spec: dict, res: dict, model, optim_wrapper, batch,
     """
     import torch
 
-    from mmpatch.engine.memory import MemoryMeter
-    patchgd = hasattr(model, 'patch_cfg')
+    from mmpatch.memory import MemoryMeter
+    from mmpatch.patchgd import PatchGDMixin
+    patchgd = isinstance(model, PatchGDMixin)
 
     def stage(name: str) -> None:
         res['stage'] = name
@@ -686,8 +675,8 @@ def measure(spec: dict, res: dict, model, optim_wrapper, batch,
     # ------------------------------------------------ memory_budget='auto'
     if patchgd and model.patch_cfg.patches_per_iter == 'auto':
         stage('plan')
-        from mmpatch.engine.memory import parse_bytes
-        from mmpatch.engine.planner import plan_memory
+        from mmpatch.memory import parse_bytes
+        from mmpatch.memory.planner import plan_memory
 
         def measure(fn) -> int:
             with MemoryMeter(device=device,
@@ -702,8 +691,9 @@ def measure(spec: dict, res: dict, model, optim_wrapper, batch,
         except BaseException as exc:  # noqa: B902
             res['status'] = fail(exc, 'train_status')
             return
-        model.patch_cfg.planned_k = plan.patches_per_iter
-        model.patch_cfg.fill_chunk = plan.fill_chunk
+        from mmpatch.patchgd import StepPlan
+        model.set_step_plan(StepPlan(patches_per_iter=plan.patches_per_iter,
+                                     fill_chunk=plan.fill_chunk))
         res['plan'] = dict(
             patches_per_iter=plan.patches_per_iter,
             fill_chunk=plan.fill_chunk,
@@ -757,14 +747,15 @@ def measure(spec: dict, res: dict, model, optim_wrapper, batch,
             res['min_needed_train_mb'] = round(needed / MIB, 2)
         del exc
     res['train_status'] = train_status
-    stats = getattr(model, 'patch_stats', None) or {}
-    if patchgd and stats:
-        res['k'] = int(stats['patches_per_iter'])
-        res['grid'] = list(stats['grid'])
-        res['latent_mb'] = round(stats['latent_bytes'] / MIB, 2)
-        res['fill_s'] = round(stats['fill_s'], 4)
+    stats = model.last_step_stats if patchgd else None
+    if stats is not None:
+        res['k'] = int(stats.patches_per_iter)
+        res['grid'] = list(stats.grid)
+        res['latent_mb'] = round(stats.latent_bytes / MIB, 2)
+        res['fill_s'] = round(stats.fill_s, 4)
         res['inner_iters'] = int(model.patch_cfg.inner_iters)
-        res['fill_chunk'] = int(model.patch_cfg.fill_chunk)
+        res['fill_chunk'] = int(
+            model.step_plan.fill_chunk_for(model.patch_cfg))
     stage('infer')
     gc.collect()
 
@@ -1108,7 +1099,7 @@ def plot_records(records: List[dict], path: str, title: str,
                             fontsize=8,
                             color=line.get_color())
                 ys.append(y)
-    from mmpatch.engine.memory import format_bytes
+    from mmpatch.memory import format_bytes
     if limit_mb and oom_label_done:  # only where something did not fit
         ax.axhline(limit_mb, color='grey', linestyle=':', linewidth=1,
                    label=f'memory limit ({format_bytes(memory_limit)}, '
@@ -1139,7 +1130,7 @@ def plot_records(records: List[dict], path: str, title: str,
 def parse_args(argv=None):
     from mmengine.config import DictAction
 
-    from mmpatch.engine.memory import parse_bytes
+    from mmpatch.memory import parse_bytes
     parser = argparse.ArgumentParser(
         description='Peak memory and time of one training step and one '
         'inference, PatchGD against a baseline, per image size; each in a '

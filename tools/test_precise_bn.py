@@ -5,7 +5,7 @@
 
 Loads CHECKPOINT into the model of CONFIG, recomputes the running statistics
 of θ1's BatchNorm layers from ``--num-batches`` training batches with
-``LatentBufferHook``'s precise BN (``0`` keeps them as saved), then runs the
+``PatchPreciseBNHook`` (``0`` keeps them as saved), then runs the
 config's test loop and prints its metrics as one JSON line. This is how the
 figures of docs/method.md ("Precise BN before checkpoints and validation")
 were measured.
@@ -31,16 +31,14 @@ def main(argv=None) -> dict:
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from mmpatch.hooks import LatentBufferHook
+    from mmpatch.engine.hooks import PatchPreciseBNHook
     cfg = Config.fromfile(args.config)
     cfg.work_dir = args.work_dir
     cfg.load_from = None
     runner = Runner.from_cfg(cfg)
     runner.load_checkpoint(args.checkpoint)
     if args.num_batches:
-        hook = LatentBufferHook(precise_bn=dict(
-            num_batches=args.num_batches, interval=1))
-        hook._recalibrate(runner, runner.model)
+        PatchPreciseBNHook(args.num_batches, interval=1).recalibrate(runner)
     metrics = {k: float(v) for k, v in runner.test().items()}
     print(json.dumps(dict(checkpoint=args.checkpoint,
                           num_batches=args.num_batches, **metrics)))

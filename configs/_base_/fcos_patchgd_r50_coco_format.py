@@ -9,4 +9,8 @@ _base_ = [
     './schedules/fcos_1x.py',
     'mmdet::_base_/default_runtime.py',
 ]
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [
+    dict(type='MemoryLoggerHook'),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+]

@@ -12,4 +12,4 @@ _base_ = [
 model = dict(bbox_head=dict(num_classes=80))
 # logs memory/peak_mb like the PatchGD configs (no latent buffer here)
 custom_imports = dict(imports=['mmpatch'], allow_failed_imports=False)
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [dict(type='MemoryLoggerHook')]

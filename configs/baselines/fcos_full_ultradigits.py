@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/schedules/cpu_short.py',
 ]
 custom_imports = dict(imports=['mmpatch'], allow_failed_imports=False)
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [dict(type='MemoryLoggerHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,

@@ -12,7 +12,7 @@ model = dict(
     backbone=dict(base_channels=16),
     decode_head=dict(in_channels=16, channels=16))
 custom_imports = dict(imports=['mmpatch'], allow_failed_imports=False)
-custom_hooks = [dict(type='LatentBufferHook')]
+custom_hooks = [dict(type='MemoryLoggerHook')]
 default_hooks = dict(
     visualization=dict(type='SegVisualizationHook'),
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),

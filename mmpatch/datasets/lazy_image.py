@@ -22,7 +22,7 @@ device. ``LoadLazyImage`` decodes each image once into an uncompressed
 ``.npy`` cache (or maps an ``.npy`` image directly) and hands the pipeline
 a zero-channel stand-in of the image's shape; the model's data preprocessor
 (one of mmpatch's ``Patch*DataPreprocessor``) turns the batch into a
-:class:`~mmpatch.engine.mapped.MappedBatch` that the patch grid reads
+:class:`~mmpatch.datasets.pixels.MappedBatch` that the patch grid reads
 region by region.
 
 What may follow it: transforms that change only metadata, annotations or
@@ -31,7 +31,7 @@ the image's orientation (``LoadAnnotations``, ``RandomFlip``,
 are recorded by ``RandomFlip`` and applied when the patches are read.
 Resizing, cropping, padding and photometric transforms need the pixels; use
 ``LoadImageFromFile`` with them. :func:`check_lazy_pipeline` (run by
-``LatentBufferHook`` before training or testing) refuses any other
+``LazyImageCheckHook`` before training or testing) refuses any other
 transform after ``LoadLazyImage``, and the data preprocessor refuses a
 stand-in whose shape no longer matches its image.
 """
@@ -45,9 +45,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmengine.registry import TRANSFORMS
 
-from mmpatch.engine.mapped import MappedImage
-# the metadata key that carries the mapped ``.npy`` file to the data samples
-from mmpatch.engine.preprocess import LAZY_KEY
+# LAZY_KEY: the metadata key that carries the mapped file to the samples
+from .pixels import LAZY_KEY, MappedImage
 
 #: ``meta_keys`` for ``PackDetInputs`` / ``PackSegInputs`` / ``PackInputs``
 #: after ``LoadLazyImage``: their defaults plus :data:`LAZY_KEY`

@@ -9,9 +9,9 @@ from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-from mmpatch.engine import LatentBuffer, PatchGDMixin, PatchGrid
-from mmpatch.engine.preprocess import DeferredNormalization
-from .fusion import check_fusion, fuse_maps
+from mmpatch.patchgd import LatentBuffer, PatchGDMixin
+from mmpatch.patchgd.fusion import fuse_global, fused_channels
+from .data_preprocessors import DeferredNormalization
 
 
 @MODELS.register_module()
@@ -82,12 +82,13 @@ class GridHead(nn.Module):
 
 @MODELS.register_module()
 class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
-    """Image classification of whole high-resolution images (design.md §3).
+    """Image classification of whole high-resolution images
+    (docs/method.md).
 
     It takes the arguments of mmpretrain's ``ImageClassifier`` plus:
 
     * θ1 = the backbone + ``neck`` (``GlobalAveragePooling``) + an optional
-      1x1 projection to ``latent_dim``: one d-vector per patch, so Z is
+      1x1 projection to ``latent_channels``: one d-vector per patch, so Z is
       ``(B, d, m, n)``.
     * G = θ1 of the global patch, ``(B, d)``, broadcast over the grid and
       added to Z (``global_fusion='add'``, what the paper found best), or
@@ -98,11 +99,25 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
 
     Args:
         patch_cfg (dict): PatchGD options, see :class:`PatchGDConfig`.
-        latent_dim (int, optional): d; ``None`` keeps the backbone's width.
+        latent_channels (int, optional): d, channels of Z; ``None`` keeps the
+            backbone's width.
         global_fusion (str, optional): ``'add'``, ``'concat'`` or ``None``.
         grid_head (dict): :class:`GridHead` arguments (without
             ``in_channels``).
     """
+
+    host_model_type = 'ImageClassifier'
+    patchgd_args = PatchGDMixin.patchgd_args + ('grid_head', )
+    host_preprocessors = dict(PatchClsDataPreprocessor='ClsDataPreprocessor')
+
+    @classmethod
+    def host_model_cfg(cls, cfg: dict) -> dict:
+        """mmpretrain's ``ImageClassifier`` (with the pooling neck that
+        θ1 implies when the config names none)."""
+        out = super().host_model_cfg(cfg)
+        if out.get('neck') is None:
+            out['neck'] = dict(type='GlobalAveragePooling')
+        return out
 
     def __init__(self,
                  backbone: dict,
@@ -113,7 +128,7 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  patch_cfg: Optional[dict] = None,
-                 latent_dim: Optional[int] = None,
+                 latent_channels: Optional[int] = None,
                  global_fusion: Optional[str] = 'add',
                  grid_head: Optional[dict] = None) -> None:
         if neck is None:
@@ -131,15 +146,14 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
             train_cfg=train_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.init_patchgd(patch_cfg)
-        self.global_fusion = check_fusion(global_fusion)
+        self.init_patchgd(patch_cfg, global_fusion)
         width = self._backbone_width()
-        self.latent_proj = nn.Conv2d(width, latent_dim,
-                                     1) if latent_dim else None
-        d = latent_dim or width
-        self.latent_dim = d
+        self.latent_proj = nn.Conv2d(width, latent_channels,
+                                     1) if latent_channels else None
+        self.latent_channels = latent_channels or width
         self.grid_head = GridHead(
-            d * (2 if global_fusion == 'concat' else 1), **(grid_head or {}))
+            fused_channels(self.latent_channels, global_fusion),
+            **(grid_head or {}))
 
     def _backbone_width(self) -> int:
         """Channels of the pooled backbone output, found with a probe."""
@@ -164,21 +178,14 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
         mods = [self.backbone] + ([self.neck] if self.with_neck else [])
         return mods + ([self.latent_proj] if self.latent_proj else [])
 
-    @property
-    def uses_global_patch(self) -> bool:
-        return self.global_fusion is not None
-
     # ------------------------------------------------------------------ θ2
     def grid_features(self, latent: LatentBuffer,
                       global_feats: List[Tensor]) -> Tensor:
-        """``(B, channels)``: θ2's grid CNN over Z fused with G."""
-        grid: PatchGrid = latent.grid
-        z = latent.maps[0]
-        # cells made only of padding carry no image; zero them
-        z = grid.mask_padding(z)
-        if global_feats:
-            g = grid.place_global(global_feats[0], z.shape[-2:])
-            z = fuse_maps(z, g, self.global_fusion)
+        """``(B, channels)``: θ2's grid CNN over Z fused with G (cells made
+        only of padding carry no image and are zeroed)."""
+        z = fuse_global(latent.grid, latent.maps[0],
+                        global_feats[0] if global_feats else None,
+                        self.global_fusion)
         return self.grid_head(z)
 
     def loss_by_latent(self, latent: LatentBuffer, global_feats: List[Tensor],

@@ -9,9 +9,10 @@ from mmdet.models.detectors import SingleStageDetector
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-from mmpatch.engine import LatentBuffer, PatchGDMixin, PatchGrid
-from mmpatch.engine.preprocess import DeferredNormalization
-from .fusion import check_fusion, fuse_maps
+from mmpatch.patchgd import LatentBuffer, PatchGDMixin
+from mmpatch.patchgd.fusion import (check_patch_multiple, fuse_global,
+                                    fused_channels)
+from .data_preprocessors import DeferredNormalization
 
 
 @MODELS.register_module()
@@ -77,7 +78,7 @@ def conv_after_1x1(x: Tensor, fuse: nn.Conv2d, conv: nn.Conv2d) -> Tensor:
 
 @MODELS.register_module()
 class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
-    """Object detection on whole high-resolution images (design.md §3).
+    """Object detection on whole high-resolution images (docs/method.md).
 
     It takes the arguments of mmdet's single-stage detectors (so an FCOS
     config only changes ``type``) plus:
@@ -115,6 +116,20 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
             maps in θ2.
     """
 
+    host_model_type = 'SingleStageDetector'
+    patchgd_args = PatchGDMixin.patchgd_args + ('towers_in_patch', )
+    host_preprocessors = dict(PatchDetDataPreprocessor='DetDataPreprocessor')
+
+    @classmethod
+    def host_model_cfg(cls, cfg: dict) -> dict:
+        """mmdet's ``FCOS`` for an FCOS head, else a
+        ``SingleStageDetector``."""
+        out = super().host_model_cfg(cfg)
+        head = str((cfg.get('bbox_head') or {}).get('type', ''))
+        if head.startswith('FCOS'):
+            out['type'] = 'FCOS'
+        return out
+
     def __init__(self,
                  backbone: dict,
                  neck: dict,
@@ -135,13 +150,15 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.init_patchgd(patch_cfg)
-        self.global_fusion = check_fusion(global_fusion)
+        self.init_patchgd(patch_cfg, global_fusion)
         strides = [
             s if isinstance(s, int) else s[0]
             for s in self.bbox_head.prior_generator.strides
         ]
-        self._check_patch_size(max(strides))
+        check_patch_multiple(
+            self.patch_cfg.patch_size, max(strides),
+            f'the largest stride of the {type(self.bbox_head).__name__} '
+            'levels')
         self.towers_in_patch = towers_in_patch
         if towers_in_patch:
             self._check_tower_head()
@@ -155,7 +172,7 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
         self.latent_reduce = nn.ModuleList(
             nn.Conv2d(head_ch, d, 1)
             for _ in range(num_maps)) if latent_channels else None
-        fused = d * (2 if global_fusion == 'concat' else 1)
+        fused = fused_channels(d, global_fusion)
         # towers_in_patch: [cls per level..., reg per level...]
         self.fusion_convs = nn.ModuleList(
             nn.Conv2d(fused, head_ch, 1) for _ in range(num_maps))
@@ -176,16 +193,6 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
                     f'bbox_head.{name}, got '
                     f'{type(getattr(head, name)).__name__}; set '
                     'towers_in_patch=False for this head')
-
-    def _check_patch_size(self, divisor: int) -> None:
-        ph, pw = self.patch_cfg.patch_size
-        if ph % divisor or pw % divisor:
-            raise ValueError(
-                f'patch_cfg.patch_size={self.patch_cfg.patch_size} is not a '
-                f'multiple of {divisor}, the largest stride of the '
-                f'{type(self.bbox_head).__name__} levels; per-patch maps '
-                'would not tile the whole-image maps. Use e.g. '
-                f'{max(divisor, round(ph / divisor) * divisor)}')
 
     # ------------------------------------------------------------------ θ1
     def encode_patches(self, patches: Tensor) -> List[Tensor]:
@@ -217,22 +224,16 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
             mods += [self.bbox_head.cls_convs, self.bbox_head.reg_convs]
         return mods + ([self.latent_reduce] if self.latent_reduce else [])
 
-    @property
-    def uses_global_patch(self) -> bool:
-        return self.global_fusion is not None
-
     # ------------------------------------------------------------------ θ2
     def fused_maps(self, latent: LatentBuffer,
                    global_feats: List[Tensor]) -> List[Tensor]:
         """Each map of Z fused with G placed on it, ``(B, d or 2d, H, W)``."""
-        grid: PatchGrid = latent.grid
-        out = []
-        for i, z in enumerate(latent.maps):
-            if global_feats:
-                g = grid.place_global(global_feats[i], z.shape[-2:])
-                z = fuse_maps(z, g, self.global_fusion)
-            out.append(z)
-        return out
+        return [
+            fuse_global(latent.grid, z,
+                        global_feats[i] if global_feats else None,
+                        self.global_fusion, mask_padding=False)
+            for i, z in enumerate(latent.maps)
+        ]
 
     def fused_features(self, latent: LatentBuffer,
                        global_feats: List[Tensor]) -> Tuple[Tensor, ...]:

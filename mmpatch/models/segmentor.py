@@ -9,9 +9,10 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from mmpatch.engine import LatentBuffer, PatchGDMixin, PatchGrid
-from mmpatch.engine.preprocess import DeferredNormalization
-from .fusion import check_fusion, fuse_maps
+from mmpatch.patchgd import LatentBuffer, PatchGDMixin
+from mmpatch.patchgd.fusion import (check_patch_multiple, fuse_global,
+                                    fused_channels)
+from .data_preprocessors import DeferredNormalization
 
 
 @MODELS.register_module()
@@ -31,7 +32,8 @@ class PatchSegDataPreProcessor(DeferredNormalization, SegDataPreProcessor):
 
 @MODELS.register_module()
 class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
-    """Semantic segmentation of whole high-resolution images (design.md §3).
+    """Semantic segmentation of whole high-resolution images
+    (docs/method.md).
 
     It takes the arguments of mmseg's ``EncoderDecoder`` (so a stock mmseg
     config only changes ``type``) plus:
@@ -41,9 +43,9 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
       ``(N, C, ph / s, pw / s)`` map at the head's output stride ``s``.
     * Z = the stitched ``(B, C, m * ph / s, n * pw / s)`` map; G = θ1 of the
       global patch, resized onto each image's region of Z.
-    * θ2 = ``fusion_convs`` 3x3 conv-BN-ReLU layers (default none) and a 1x1
-      conv from the fused ``2C`` (concat) or ``C`` (add / no global patch)
-      channels to the class logits.
+    * θ2 = ``num_fusion_convs`` 3x3 conv-BN-ReLU layers (default none) and
+      a 1x1 conv from the fused ``2C`` (concat) or ``C`` (add / no global
+      patch) channels to the class logits.
     * Losses are the decode head's ``loss_decode`` list (CE, BCE, Dice, ...),
       computed by its own ``loss_by_feat``; predictions go through mmseg's
       ``postprocess_result`` at the original image size.
@@ -53,9 +55,14 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
         latent_channels (int): C, channels of Z. Defaults to 8.
         global_fusion (str, optional): ``'concat'``, ``'add'`` or ``None``
             (PatchGD without the global patch). Defaults to ``'concat'``.
-        fusion_convs (int): 3x3 layers in θ2 before the classifier.
+        num_fusion_convs (int): 3x3 layers in θ2 before the classifier.
         fusion_channels (int): width of those layers.
     """
+
+    host_model_type = 'EncoderDecoder'
+    patchgd_args = PatchGDMixin.patchgd_args + ('num_fusion_convs',
+                                                'fusion_channels')
+    host_preprocessors = dict(PatchSegDataPreProcessor='SegDataPreProcessor')
 
     def __init__(self,
                  backbone: dict,
@@ -70,7 +77,7 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
                  patch_cfg: Optional[dict] = None,
                  latent_channels: int = 8,
                  global_fusion: Optional[str] = 'concat',
-                 fusion_convs: int = 0,
+                 num_fusion_convs: int = 0,
                  fusion_channels: int = 32) -> None:
         if auxiliary_head is not None:
             raise ValueError(
@@ -86,14 +93,14 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
             data_preprocessor=data_preprocessor,
             pretrained=pretrained,
             init_cfg=init_cfg)
-        self.init_patchgd(patch_cfg)
-        self.global_fusion = check_fusion(global_fusion)
+        self.init_patchgd(patch_cfg, global_fusion)
         head = self.decode_head
         head.conv_seg = nn.Conv2d(head.conv_seg.in_channels, latent_channels,
                                   1)
-        in_ch = latent_channels * (2 if global_fusion == 'concat' else 1)
+        self.latent_channels = latent_channels
+        in_ch = fused_channels(latent_channels, global_fusion)
         layers: List[nn.Module] = []
-        for _ in range(fusion_convs):
+        for _ in range(num_fusion_convs):
             layers.append(
                 ConvModule(
                     in_ch,
@@ -116,10 +123,6 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
         mods = [self.backbone, self.decode_head]
         return mods + ([self.neck] if self.with_neck else [])
 
-    @property
-    def uses_global_patch(self) -> bool:
-        return self.global_fusion is not None
-
     def _check_patch_size(self) -> int:
         """Validate the patch size against the network; return stride s.
 
@@ -130,16 +133,11 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
         with self.probing():
             feats = self.extract_feat(torch.zeros(1, 3, probe, probe))
             out = self.decode_head(feats)
-        divisor = max(probe // f.shape[-1] for f in feats)
-        stride = probe // out.shape[-1]
-        ph, pw = self.patch_cfg.patch_size
-        if ph % divisor or pw % divisor:
-            raise ValueError(
-                f'patch_cfg.patch_size={self.patch_cfg.patch_size} is not a '
-                f'multiple of {divisor}, the total stride of the backbone '
-                f'{type(self.backbone).__name__}; use e.g. '
-                f'{max(divisor, round(ph / divisor) * divisor)}')
-        return stride
+        check_patch_multiple(
+            self.patch_cfg.patch_size,
+            max(probe // f.shape[-1] for f in feats),
+            f'the total stride of the backbone {type(self.backbone).__name__}')
+        return probe // out.shape[-1]
 
     # ------------------------------------------------------------------ θ2
     def seg_logits(self, latent: LatentBuffer,
@@ -149,13 +147,10 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
         ``(H, W)`` is the preprocessed batch's size: the grid's extra padding
         is cropped, and the batch padding is what mmseg expects.
         """
-        grid: PatchGrid = latent.grid
-        z = latent.maps[0]
-        # zero the padded region so it cannot reach valid pixels through θ2
-        z = grid.mask_padding(z)
-        if global_feats:
-            g = grid.place_global(global_feats[0], z.shape[-2:])
-            z = fuse_maps(z, g, self.global_fusion)
+        grid = latent.grid
+        z = fuse_global(grid, latent.maps[0],
+                        global_feats[0] if global_feats else None,
+                        self.global_fusion)
         logits = self.fusion_head(z)
         if logits.shape[-2:] != grid.padded_shape:
             logits = F.interpolate(

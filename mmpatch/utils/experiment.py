@@ -21,6 +21,7 @@ def run_in_process(config: str,
     """Train then test ``config``; return metrics, times and peak memory."""
     from mmengine.config import Config
 
+    from mmpatch.engine.hooks import MemoryLoggerHook
     from mmpatch.utils.cli import build_runner
     cfg = Config.fromfile(config)
     if cfg_options:
@@ -28,8 +29,8 @@ def run_in_process(config: str,
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     hooks = list(cfg.get('custom_hooks', []))
-    if not any(h.get('type') == 'LatentBufferHook' for h in hooks):
-        hooks.append(dict(type='LatentBufferHook'))
+    if not any(h.get('type') == 'MemoryLoggerHook' for h in hooks):
+        hooks.append(dict(type='MemoryLoggerHook'))
     if time_limit:
         hooks.append(dict(type='TrainTimeLimitHook', seconds=time_limit))
     cfg.custom_hooks = hooks
@@ -41,7 +42,7 @@ def run_in_process(config: str,
     metrics = runner.test()
     test_s = time.perf_counter() - t0
     hook = next(h for h in runner.hooks
-                if type(h).__name__ == 'LatentBufferHook')
+                if isinstance(h, MemoryLoggerHook))
     return dict(
         config=config,
         work_dir=work_dir,

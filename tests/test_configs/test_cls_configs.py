@@ -118,7 +118,8 @@ def test_config_parses_and_builds(cls_scope, path):
     assert model.global_fusion == fusion
     assert model.head.in_channels == model.grid_head.out_channels
     assert cfg.model_wrapper_cfg['type'] == 'PatchGDDistributedDataParallel'
-    assert dict(type='LatentBufferHook') in cfg.custom_hooks
+    assert dict(type='MemoryLoggerHook') in cfg.custom_hooks
+    assert dict(type='MemoryBudgetHook') in cfg.custom_hooks
 
 
 @pytest.fixture(scope='module')
@@ -179,8 +180,8 @@ def test_ultradigits_train_and_val_step(cls_scope, ultradigits_root,
     assert any(not torch.equal(a, p) for a, p in
                zip(before, model.parameters()))
     if EXPECTED[path][1] is not None:
-        assert model.patch_stats['grid'] == (8, 8)
-        assert model.patch_stats['patches_per_iter'] == 1
+        assert model.last_step_stats.grid == (8, 8)
+        assert model.last_step_stats.patches_per_iter == 1
 
     val_set = DATASETS.build(cfg.val_dataloader.dataset)
     model.eval()

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from mmpatch.engine import PatchGrid
-from mmpatch.engine.mapped import MappedBatch, MappedImage
-from mmpatch.engine.memory import MemoryMeter
+from mmpatch.patchgd import PatchGrid
+from mmpatch.datasets.pixels import MappedBatch, MappedImage
+from mmpatch.memory import MemoryMeter
 from tests.conftest import host_scope
-from tests.test_engine.test_preprocess import MEAN, STD, det_batch, pair
+from tests.test_models.test_data_preprocessors import MEAN, STD, det_batch, pair
 
 FLIPS = [None, 'horizontal', 'vertical', 'diagonal']
 
@@ -50,7 +50,7 @@ def test_mapped_batch_pads_with_zeros(tmp_path):
     np.save(tmp_path / 'a.npy', array)
     batch = MappedBatch([MappedImage(str(tmp_path / 'a.npy'))], (32, 32))
     assert tuple(batch.shape) == (1, 3, 32, 32)
-    window = batch.read(0, 16, 32, 16, 32)
+    window = batch.window(0, 16, 32, 16, 32)
     assert window.shape == (3, 16, 16) and window.dtype == torch.uint8
     assert torch.equal(window[:, :4, :14],
                        torch.from_numpy(array[16:, 16:].transpose(2, 0, 1)))
@@ -120,8 +120,9 @@ def test_lazy_pipeline_gives_the_decoded_pixels(scope, flip, png, tmp_path):
     grids = [PatchGrid(tuple(o['inputs'].shape[-2:]), 64, [(150, 230)], 1,
                        pre.normalize_patch) for o in outs]
     cells = grids[0].all_cells()
-    assert torch.equal(grids[1].patches(grids[1].pad(out['inputs']), cells),
-                       grids[0].patches(grids[0].pad(ref['inputs']), cells))
+    index = grids[0].index(cells)
+    assert torch.equal(grids[1].gather(grids[1].pad(out['inputs']), index),
+                       grids[0].gather(grids[0].pad(ref['inputs']), index))
     assert torch.equal(grids[1].global_patch(out['inputs'], (48, 40)),
                        grids[0].global_patch(ref['inputs'], (48, 40)))
 
@@ -206,7 +207,7 @@ def test_lazy_errors_name_the_fix(png, tmp_path):
 def test_hook_refuses_a_pixel_transform_before_the_run():
     from mmengine.config import Config
 
-    from mmpatch.hooks import LatentBufferHook
+    from mmpatch.engine.hooks import LazyImageCheckHook
 
     class Runner:
         cfg = Config(dict(test_dataloader=dict(dataset=dict(pipeline=[
@@ -218,7 +219,7 @@ def test_hook_refuses_a_pixel_transform_before_the_run():
     with pytest.raises(ValueError,
                        match=r'test_dataloader\.dataset\.pipeline: '
                        'PhotoMetricDistortion follows LoadLazyImage'):
-        LatentBufferHook().before_run(Runner())
+        LazyImageCheckHook().before_run(Runner())
 
 
 # ------------------------------------------------------------- the model
@@ -323,7 +324,8 @@ def test_runner_trains_and_tests_from_mapped_images(tmp_path):
         test_evaluator=dict(type='Accuracy'), test_cfg=dict(),
         train_cfg=dict(by_epoch=False, max_iters=2),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        custom_hooks=[dict(type='LatentBufferHook')],
+        custom_hooks=[dict(type='MemoryLoggerHook'),
+                      dict(type='LazyImageCheckHook')],
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
         log_processor=dict(by_epoch=False), randomness=dict(seed=0)))
     with host_scope('mmpretrain'):

@@ -17,7 +17,7 @@ def cls_cfg(**kwargs):
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),
         patch_cfg=dict(patch_size=32, inner_iters=1, sample_fraction=1.0,
                        fill_chunk=5),
-        latent_dim=12,
+        latent_channels=12,
         grid_head=dict(channels=16, num_blocks=2, dropout=0.0))
     cfg.update(kwargs)
     return cfg
@@ -73,7 +73,7 @@ def test_train_step_with_real_preprocessor(cls_scope):
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     log_vars = model.train_step(data, optim)
     assert 'loss' in log_vars and torch.isfinite(log_vars['loss'])
-    assert model.patch_stats['patches_per_iter'] == 3
+    assert model.last_step_stats.patches_per_iter == 3
 
 
 def test_batch_augments_rejected(cls_scope):

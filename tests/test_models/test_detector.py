@@ -68,7 +68,7 @@ def det_samples(shapes, boxes, labels, batch_shape, dtype=torch.float32):
                                                      (True, True)])
 def test_exactness_step_equals_full_fcos(det_scope, towers_in_patch,
                                          with_cp):
-    """design.md §2 for FCOS: focal, IoU and centerness losses, float64;
+    """The exactness contract (docs/method.md) for FCOS: focal, IoU and centerness losses, float64;
     also with the head's towers inside θ1 (per patch) and with θ1 under
     activation checkpointing."""
     cfg = fcos_cfg(towers_in_patch=towers_in_patch)
@@ -190,4 +190,4 @@ def test_sodad_config_one_step_at_4096(det_scope):
                 data_samples=samples)
     log_vars = model.train_step(data, optim)
     assert torch.isfinite(log_vars['loss'])
-    assert model.patch_stats['grid'] == (8, 8)
+    assert model.last_step_stats.grid == (8, 8)

@@ -89,7 +89,8 @@ def batch(shapes, batch_shape, seed=0):
                                                   (deeplab_cfg, 3)],
                          ids=['unet', 'deeplabv3'])
 def test_exactness_step_equals_full(seg_scope, make_cfg, num_classes):
-    """design.md §2: k = m*n, I = 1, BN eval, float64 -> the full computation.
+    """The exactness contract (docs/method.md): k = m*n, I = 1, BN eval,
+    float64 -> the full computation.
 
     The batch has a non-square image whose sides are not patch multiples and
     a smaller one padded inside the batch.
@@ -103,7 +104,7 @@ def test_exactness_step_equals_full(seg_scope, make_cfg, num_classes):
 
 
 def test_exactness_with_fusion_convs_and_add(seg_scope):
-    model = build(unet_cfg(fusion_convs=1, global_fusion='add')).double()
+    model = build(unet_cfg(num_fusion_convs=1, global_fusion='add')).double()
     shapes = [(40, 72)]
     assert_step_equals_full(model, batch(shapes, (40, 72)),
                             samples_for(shapes, (40, 72)))
@@ -155,8 +156,8 @@ def test_training_step_changes_weights_and_logs(seg_scope):
     before = copy.deepcopy(model.state_dict())
     log_vars = model.train_step(data, optim)
     assert {'loss', 'loss_ce', 'loss_dice', 'acc_seg'} <= set(log_vars)
-    assert model.patch_stats['patches_per_iter'] == 2  # 0.25 * 6 cells
-    assert model.patch_stats['grid'] == (2, 3)
+    assert model.last_step_stats.patches_per_iter == 2  # 0.25 * 6 cells
+    assert model.last_step_stats.grid == (2, 3)
     assert int(model.patchgd_step) == 1
     changed = [k for k, v in model.state_dict().items()
                if v.dtype.is_floating_point and not torch.equal(v, before[k])]

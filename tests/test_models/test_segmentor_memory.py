@@ -3,7 +3,7 @@ import copy
 
 import torch
 
-from mmpatch.engine.memory import MemoryMeter
+from mmpatch.memory import MemoryMeter
 from tests.test_models.test_segmentor import build, samples_for, unet_cfg
 
 

@@ -187,14 +187,14 @@ def test_stock_model_cfg_and_budget(bench):
         type='PatchGlobalDetector',
         bbox_head=dict(type='RetinaHead')))['type'] == 'SingleStageDetector'
     seg = bench.stock_model_cfg(dict(
-        type='PatchGlobalSegmentor', fusion_convs=1, fusion_channels=8,
+        type='PatchGlobalSegmentor', num_fusion_convs=1, fusion_channels=8,
         latent_channels=8,
         data_preprocessor=dict(type='PatchSegDataPreProcessor', size=None)))
     # the stock model gets the host's float preprocessor back
     assert seg == dict(type='EncoderDecoder', data_preprocessor=dict(
         type='SegDataPreProcessor', size=None))
     cls = bench.stock_model_cfg(dict(type='PatchGlobalClassifier',
-                                     latent_dim=8, grid_head=dict()))
+                                     latent_channels=8, grid_head=dict()))
     assert cls == dict(type='ImageClassifier',
                        neck=dict(type='GlobalAveragePooling'))
     rec = dict(status='ok', peak_train_mb=900.0, peak_infer_mb=1200.0)

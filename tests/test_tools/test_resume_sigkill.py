@@ -8,7 +8,7 @@ and a checkpoint every 2 iterations. One run is killed with SIGKILL once
 ``iter_4.pth`` is complete (``last_checkpoint`` names it), i.e. mid-epoch,
 and resumed with ``--resume``; another runs uninterrupted. The final weights,
 the optimizer state, the scheduler state and the ``patchgd_step`` buffer (the
-cell sampler's position) must agree. ``LatentBufferHook``'s host latent
+cell sampler's position) must agree. ``LatentCacheHook``'s host latent
 cache is on, so the resumed run must also get the cached Z back.
 
 What makes this work, all in mmengine 0.10.7 except the last point:
@@ -94,8 +94,7 @@ default_hooks = dict(
 log_processor = dict(by_epoch=False)
 # Z of each sample kept on the host and reused for 2 visits: saved in the
 # checkpoints by the hook, so the resumed run reuses what the killed run had
-custom_hooks = [dict(type='LatentBufferHook', log_memory=False,
-                     latent_cache=dict(refresh_interval=2))]
+custom_hooks = [dict(type='LatentCacheHook', refresh_interval=2)]
 env_cfg = dict(cudnn_benchmark=False,
                mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='gloo'))

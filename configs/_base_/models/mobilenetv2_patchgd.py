@@ -1,6 +1,6 @@
 # PatchGlobalClassifier over mmpretrain's MobileNetV2 (1.0x): θ1 =
 # MobileNetV2 (1280 channels) + GlobalAveragePooling + a 1x1 projection to
-# latent_dim = 256; global patch added to every grid cell; θ2 = GridHead +
+# latent_channels = 256; global patch added to every grid cell; θ2 = GridHead +
 # LinearClsHead. Experiment configs set num_classes, the data preprocessor
 # and patch_cfg's sizes.
 #
@@ -38,7 +38,7 @@ model = dict(
         keep_updates=True,
         fill_chunk=16,
         bn_mode='eval'),
-    latent_dim=256,
+    latent_channels=256,
     global_fusion='add',
     grid_head=dict(channels=256, num_blocks=3, dropout=0.1))
 

@@ -1,5 +1,5 @@
-# PatchGlobalClassifier over mmpretrain's ResNet-50 (design.md §3): θ1 =
-# ResNet-50 + GlobalAveragePooling + a 1x1 projection to latent_dim = 256
+# PatchGlobalClassifier over mmpretrain's ResNet-50 (docs/method.md): θ1 =
+# ResNet-50 + GlobalAveragePooling + a 1x1 projection to latent_channels = 256
 # (the PatchGD paper's latent dimension), one 256-vector per patch; the
 # global patch's vector is added to every grid cell (global_fusion='add');
 # θ2 = the grid CNN (GridHead) + LinearClsHead. Experiment configs set
@@ -37,7 +37,7 @@ model = dict(
         keep_updates=True,
         fill_chunk=16,
         bn_mode='eval'),
-    latent_dim=256,
+    latent_channels=256,
     global_fusion='add',
     grid_head=dict(channels=256, num_blocks=3, dropout=0.1))
 

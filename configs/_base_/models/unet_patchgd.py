@@ -24,7 +24,7 @@ model = dict(
         ]),
     auxiliary_head=None,
     test_cfg=dict(mode='whole'),
-    # design.md §2 defaults, with the paper's 128 px patches
+    # docs/method.md defaults, with the paper's 128 px patches
     patch_cfg=dict(
         patch_size=128,
         inner_iters=4,
@@ -35,7 +35,7 @@ model = dict(
         bn_mode='eval'),
     latent_channels=8,
     global_fusion='concat',
-    fusion_convs=0)
+    num_fusion_convs=0)
 
 # distributed runs: the PatchGD step, gradients synced once per optimizer step
 model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from mmpatch.engine.memory import (MemoryMeter, format_bytes, parse_bytes,
+from mmpatch.memory import (MemoryMeter, format_bytes, parse_bytes,
                                    tensor_bytes)
 
 MiB = 2**20

@@ -22,12 +22,14 @@ margin)``.
 """
 import copy
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable, Dict
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Dict, Optional
 
 from torch import nn
 
-from .memory import format_bytes, tensor_bytes
+from mmpatch.utils.optim_wrapper import set_inner_count
+from .tensors import tensor_bytes
+from .units import format_bytes
 
 
 @dataclass
@@ -41,6 +43,8 @@ class MemoryPlan:
     per_patch: int
     per_fill_patch: int
     num_cells: int
+    #: cells over the whole batch the plan was measured on
+    batch_cells: int = 0
 
     def summary(self) -> str:
         return (f'memory plan: k={self.patches_per_iter} of '
@@ -56,27 +60,59 @@ class BudgetError(RuntimeError):
     """Even one patch per iteration does not fit the memory budget."""
 
 
+class Trial:
+    """One trial step of the planner: ``trial()`` runs it.
+
+    Attributes:
+        k (int): patches per image with gradients in its one inner
+            iteration.
+        fill_chunk (int): patches per forward of its fill.
+    """
+
+    def __init__(self, run: Callable[['Trial'], None], k: int,
+                 fill_chunk: int) -> None:
+        self._run, self.k, self.fill_chunk = run, k, fill_chunk
+
+    def __call__(self) -> None:
+        self._run(self)
+
+    def __repr__(self) -> str:
+        return f'Trial(k={self.k}, fill_chunk={self.fill_chunk})'
+
+
 def plan_memory(model: nn.Module,
                 data_batch: Any,
                 optim_wrapper,
                 budget: int,
-                measure: Callable[[Callable[[], Any]], int],
+                measure: Callable[[Trial], int],
                 margin: float = 0.05,
-                logger: logging.Logger = None) -> MemoryPlan:
+                logger: logging.Logger = None,
+                fixed_k: Optional[int] = None) -> MemoryPlan:
     """Measure trial steps and choose k and ``fill_chunk`` under ``budget``.
+
+    The trials run :class:`~mmpatch.patchgd.step.TrainStep` with one inner
+    iteration and their own k and fill chunk; they change neither the
+    model's ``patch_cfg`` nor its step plan, and every piece of state they
+    touch (weights, optimizer, gradients, BatchNorm statistics, the step
+    counter) is restored afterwards.
 
     Args:
         model (nn.Module): a :class:`PatchGDMixin` model (unwrapped).
         data_batch: one batch as the dataloader yields it.
         optim_wrapper: the runner's ``OptimWrapper``.
         budget (int): bytes.
-        measure (callable): runs a function and returns its peak bytes
-            (absolute: weights and everything live included).
+        measure (callable): runs a :class:`Trial` and returns its peak
+            bytes (absolute: weights and everything live included).
         margin (float): fraction of the budget kept free.
+        fixed_k (int, optional): k that ``patch_cfg`` fixes: only the fill
+            chunk is chosen, and the plan fails if this k does not fit.
 
     Raises:
-        BudgetError: when one patch with one-patch fill chunks does not fit.
+        BudgetError: when one patch with one-patch fill chunks does not fit,
+            or ``fixed_k`` does not.
     """
+    from mmpatch.patchgd.plan import StepPlan
+    from mmpatch.patchgd.step import TrainStep
     cfg = model.patch_cfg
     saved = _save_state(model, optim_wrapper)
     # the grid of this batch
@@ -87,9 +123,12 @@ def plan_memory(model: nn.Module,
 
     state_before = tensor_bytes(optim_wrapper.optimizer)
     state_after = [state_before]
+    trial_cfg = replace(cfg, inner_iters=1, accumulate=1)
 
-    def step() -> None:
-        model.train_step(copy.deepcopy(data_batch), optim_wrapper)
+    def step(trial: Trial) -> None:
+        plan = StepPlan(patches_per_iter=trial.k, fill_chunk=trial.fill_chunk)
+        TrainStep(model, optim_wrapper, cfg=trial_cfg,
+                  plan=plan).run(copy.deepcopy(data_batch))
         # optimizer state (momentum, Adam's moments) appears at the first
         # step and is then live during every later one; the trials restore
         # it, so its size is added to the measured base below
@@ -97,20 +136,9 @@ def plan_memory(model: nn.Module,
                              tensor_bytes(optim_wrapper.optimizer))
 
     def trial(k: int, chunk: int) -> int:
-        overrides = dict(
-            patches_per_iter=k,
-            inner_iters=1,
-            accumulate=1,
-            fill_chunk=chunk,
-            planned_k=None)
-        original = {key: getattr(cfg, key) for key in overrides}
-        for key, value in overrides.items():
-            setattr(cfg, key, value)
         try:
-            return measure(step)
+            return measure(Trial(step, k, chunk))
         finally:
-            for key, value in original.items():
-                setattr(cfg, key, value)
             _load_state(model, optim_wrapper, saved)
 
     try:
@@ -131,23 +159,39 @@ def plan_memory(model: nn.Module,
             f'{cfg.patch_size[1]} patch per iteration already needs '
             f'{format_bytes(base)} (measured, {cells} cells per image, batch '
             f'of {grid.batch_size}, {int(margin * 100)}% margin). Raise the '
-            'budget, or lower: patch_cfg.patch_size, latent_channels / '
-            'latent_dim (the size of Z), the batch size, or the image size.')
+            'budget, or lower: patch_cfg.patch_size, latent_channels (the '
+            'size of Z), the batch size, or the image size.')
+    def predict(k: int, chunk: int) -> int:
+        return base + per_patch * (k - 1) + per_fill * (chunk - 1)
+
     chunk = max_chunk
-    while chunk > 1 and base + per_fill * (chunk - 1) > usable:
+    least_k = 1 if fixed_k is None else min(fixed_k, cells)
+    while chunk > 1 and predict(least_k, chunk) > usable:
         chunk -= 1
-    room = usable - base - per_fill * (chunk - 1)
+    room = usable - predict(1, chunk)
     k = 1 + (room // per_patch if per_patch else cells)
     k = int(max(1, min(k, cells)))
+    if fixed_k is not None:
+        if predict(least_k, chunk) > usable:
+            raise BudgetError(
+                f'patch_cfg.patches_per_iter={fixed_k} does not fit '
+                f'memory_budget={format_bytes(budget)}: it needs '
+                f'{format_bytes(predict(least_k, chunk))} (measured: one '
+                f'patch step {format_bytes(base)}, +{format_bytes(per_patch)}'
+                f' a patch with gradients; {int(margin * 100)}% margin) and '
+                f'at most {k} patches fit. Lower patches_per_iter, use '
+                "patches_per_iter='auto', or raise the budget.")
+        k = least_k
     plan = MemoryPlan(
         budget=budget,
         patches_per_iter=k,
         fill_chunk=chunk,
-        predicted_peak=base + per_patch * (k - 1) + per_fill * (chunk - 1),
+        predicted_peak=predict(k, chunk),
         base_peak=base,
         per_patch=per_patch,
         per_fill_patch=per_fill,
-        num_cells=cells)
+        num_cells=cells,
+        batch_cells=cells * grid.batch_size)
     if logger is not None:
         logger.info(plan.summary())
     return plan
@@ -158,7 +202,8 @@ def _save_state(model: nn.Module, optim_wrapper) -> Dict[str, Any]:
         model={k: v.detach().clone()
                for k, v in model.state_dict().items()},
         optim=copy.deepcopy(optim_wrapper.state_dict()),
-        inner_count=getattr(optim_wrapper, '_inner_count', 0),
+        inner_count=optim_wrapper.inner_count,
+        stats=model.last_step_stats,
         grads={
             n: None if p.grad is None else p.grad.detach().clone()
             for n, p in model.named_parameters()
@@ -169,7 +214,7 @@ def _load_state(model: nn.Module, optim_wrapper, saved: Dict[str,
                                                             Any]) -> None:
     model.load_state_dict(saved['model'])
     optim_wrapper.load_state_dict(copy.deepcopy(saved['optim']))
-    if hasattr(optim_wrapper, '_inner_count'):
-        optim_wrapper._inner_count = saved['inner_count']
+    set_inner_count(optim_wrapper, saved['inner_count'])
+    model.record_step(saved['stats'])
     for n, p in model.named_parameters():
         p.grad = saved['grads'][n]

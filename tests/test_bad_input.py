@@ -195,7 +195,7 @@ def test_segmentor_trains_and_predicts_image_smaller_than_patch(seg_scope):
     model.train()
     log = model.train_step(copy.deepcopy(data), sgd(model))
     assert math.isfinite(float(log['loss']))
-    assert model.patch_stats['grid'] == (1, 1)
+    assert model.last_step_stats.grid == (1, 1)
     model.eval()
     out = model.val_step(data)
     assert out[0].pred_sem_seg.shape == shape
@@ -268,7 +268,7 @@ def test_segmentor_elongated_image(seg_scope):
                 data_samples=samples_for([shape], shape))
     log = model.train_step(data, sgd(model))
     assert math.isfinite(float(log['loss']))
-    assert model.patch_stats['grid'] == (1, 128)
+    assert model.last_step_stats.grid == (1, 128)
 
 
 def test_detector_elongated_image(det_scope):
@@ -528,7 +528,7 @@ def test_classifier_accepts_any_patch_size(cls_scope):
         data_samples=cls_samples([1], [(128, 160)]))
     log = model.train_step(data, sgd(model))
     assert math.isfinite(float(log['loss']))
-    assert model.patch_stats['grid'] == (3, 3)
+    assert model.last_step_stats.grid == (3, 3)
 
 
 # ------------------------------------- patches_per_iter exceeding the grid --

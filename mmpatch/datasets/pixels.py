@@ -1,17 +1,26 @@
-"""Images read from disk region by region, never whole.
+"""Pixel sources: where the patch grid reads a batch's pixels from.
 
-PatchGD reads the pixels of one patch at a time, plus one small global patch,
-so the whole image need not be resident during a step. A
+The patch grid never needs a whole image at once: it reads one window of
+``ph x pw`` pixels per patch and bands of rows for the global patch. A
+*pixel source* is anything that stands for the padded ``(B, C, H, W)``
+batch and offers those reads:
+
+* ``shape``, ``dtype`` (``torch.uint8`` for raw pixels), ``device``;
+* ``pad_to((H, W))``: the batch zero-padded at the bottom/right;
+* ``patches(images, tops, lefts, size)``: ``(N, C, ph, pw)`` windows;
+* ``window(i, y0, y1, x0, x1)``: ``(C, y1 - y0, x1 - x0)`` of image ``i``.
+
+Two sources exist. :class:`TensorPixels` wraps the tensor a data
+preprocessor returns (normalised floats, or the uint8 batch of
+:class:`~mmpatch.models.data_preprocessors.DeferredNormalization`).
+:class:`MappedBatch` stands for the batch of images that
+:class:`~mmpatch.datasets.lazy_image.LoadLazyImage` left on disk: a
 :class:`MappedImage` is a read-only memory map of an ``(h, w, C)`` uint8
-``.npy`` array (what :class:`~mmpatch.datasets.lazy_image.LoadLazyImage`
-writes or finds); :class:`MappedBatch` lays a batch of them out as the
-``(B, C, H, W)`` uint8 batch that
-:class:`~mmpatch.engine.preprocess.DeferredNormalization` would have
-stacked, and :class:`~mmpatch.engine.PatchGrid` reads patches and the
-global patch from it through :meth:`MappedBatch.read`.
+``.npy`` array, read region by region, never whole. :func:`as_pixels` makes
+a source of either.
 
 Memory: a read copies the region into a fresh tensor (counted by
-:class:`~mmpatch.engine.memory.MemoryMeter`); the mapped file itself is not
+:class:`~mmpatch.memory.MemoryMeter`); the mapped file itself is not
 tensor memory. Its pages are the kernel's page cache, read on demand and
 dropped under memory pressure, and on a GPU they never reach the device.
 """
@@ -19,7 +28,11 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+
+#: the data samples' metadata key naming a mapped image (LoadLazyImage)
+LAZY_KEY = 'lazy_image'
 
 #: mmcv's flip directions and the axes (rows, columns) each one mirrors
 _FLIPS = {
@@ -109,9 +122,8 @@ class MappedBatch:
     """A batch of :class:`MappedImage` s in the place of a uint8 tensor.
 
     It stands for the ``(B, C, H, W)`` uint8 batch, zero-padded at the
-    bottom/right, that the data preprocessor would have stacked, and offers
-    what the patch grid needs of it: ``shape``, ``dtype``, ``device`` and
-    :meth:`read`.
+    bottom/right, that the data preprocessor would have stacked, and is a
+    pixel source (see the module's docstring).
 
     Args:
         images (list[MappedImage]): the batch's images, all with ``C``
@@ -151,8 +163,12 @@ class MappedBatch:
         return torch.Size((len(self.images), self.images[0].channels,
                            *self.batch_shape))
 
-    def read(self, index: int, y0: int, y1: int, x0: int,
-             x1: int) -> Tensor:
+    def pad_to(self, shape: Tuple[int, int]) -> 'MappedBatch':
+        """Itself: its reads are zero outside each image already."""
+        return self
+
+    def window(self, index: int, y0: int, y1: int, x0: int,
+               x1: int) -> Tensor:
         """Pixels ``[y0:y1, x0:x1]`` of image ``index`` in the padded batch.
 
         Returns:
@@ -177,7 +193,7 @@ class MappedBatch:
             return torch.zeros((0, self.shape[1], ph, pw), dtype=torch.uint8,
                                device=self.device)
         return torch.stack([
-            self.read(int(i), int(y), int(y) + ph, int(x), int(x) + pw)
+            self.window(int(i), int(y), int(y) + ph, int(x), int(x) + pw)
             for i, y, x in zip(images.tolist(), tops.tolist(), lefts.tolist())
         ])
 
@@ -185,3 +201,55 @@ class MappedBatch:
         return (f'MappedBatch({len(self.images)} images, batch shape '
                 f'{self.batch_shape}, device={self.device})')
 
+
+
+class TensorPixels:
+    """A ``(B, C, H, W)`` batch tensor as a pixel source.
+
+    Its :meth:`patches` index a strided view of the tensor, so the batch
+    must have been padded to whole patches (:meth:`pad_to`) first.
+    """
+
+    def __init__(self, x: Tensor) -> None:
+        self.x = x
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.x.shape
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.x.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def pad_to(self, shape: Tuple[int, int]) -> Tensor:
+        """The tensor zero-padded at the bottom/right to ``shape``."""
+        H, W = self.x.shape[-2:]
+        if (H, W) == tuple(shape):
+            return self.x
+        return F.pad(self.x, (0, shape[1] - W, 0, shape[0] - H))
+
+    def window(self, index: int, y0: int, y1: int, x0: int,
+               x1: int) -> Tensor:
+        return self.x[index, :, y0:y1, x0:x1]
+
+    def patches(self, images: Tensor, tops: Tensor, lefts: Tensor,
+                size: Tuple[int, int]) -> Tensor:
+        ph, pw = size
+        B, C, H, W = self.x.shape
+        cells = self.x.view(B, C, H // ph, ph, W // pw, pw)
+        # the advanced indices on dims 0, 2, 4 go first: (N, C, ph, pw)
+        return cells[images, :, tops // ph, :, lefts // pw, :]
+
+
+PixelSource = Union[TensorPixels, MappedBatch]
+
+
+def as_pixels(x: Union[Tensor, PixelSource]) -> PixelSource:
+    """A pixel source for a batch tensor or a mapped batch."""
+    if isinstance(x, Tensor):
+        return TensorPixels(x)
+    return x

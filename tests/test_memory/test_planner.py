@@ -3,8 +3,9 @@ import copy
 import pytest
 import torch
 
-from mmpatch.engine.memory import MemoryMeter
-from mmpatch.engine.planner import BudgetError, plan_memory
+from mmpatch.memory import MemoryMeter
+from mmpatch.memory.planner import BudgetError, plan_memory
+from mmpatch.patchgd import StepPlan
 from tests.test_models.test_segmentor import build, samples_for, unet_cfg
 
 MiB = 2**20
@@ -33,11 +34,10 @@ def test_planner_choice_from_measurements(seg_scope):
     before = copy.deepcopy(model.state_dict())
     seen = []
 
-    def measure(fn):
-        fn()  # the trial step really runs, then state is restored
-        cfg = model.patch_cfg
-        seen.append((cfg.patches_per_iter, cfg.fill_chunk))
-        return (100 + 10 * cfg.patches_per_iter + 2 * cfg.fill_chunk) * MiB
+    def measure(trial):
+        trial()  # the trial step really runs, then state is restored
+        seen.append((trial.k, trial.fill_chunk))
+        return (100 + 10 * trial.k + 2 * trial.fill_chunk) * MiB
 
     budget = int((100 + 10 + 2 + 10 * 3 + 2 * 7) * MiB / 0.95) + 1
     plan = plan_memory(model, batch, optim, budget, measure)
@@ -77,15 +77,15 @@ def test_planned_step_stays_within_measured_budget(seg_scope):
     budget = one + 6 * MiB
     plan = plan_memory(model, batch, optim, budget, measure)
     assert 1 <= plan.patches_per_iter <= 8
-    model.patch_cfg.planned_k = plan.patches_per_iter
-    model.patch_cfg.fill_chunk = plan.fill_chunk
+    model.set_step_plan(StepPlan(patches_per_iter=plan.patches_per_iter,
+                                 fill_chunk=plan.fill_chunk))
     peak = measure(lambda: model.train_step(copy.deepcopy(batch), optim))
     assert peak <= budget, (peak, budget, plan.summary())
 
 
 def test_planner_counts_optimizer_state_of_the_first_step(seg_scope):
     """Adam's moments (2x the weights) exist from the first real step on."""
-    from mmpatch.engine.memory import tensor_bytes
+    from mmpatch.memory import tensor_bytes
     model, batch, optim = _model_and_batch('adam')
     weights = tensor_bytes(model)
     plan = plan_memory(model, batch, optim, 10 * 2**30,

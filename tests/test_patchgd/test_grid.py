@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from mmpatch.engine import (LatentBuffer, PatchGrid, PatchSampler, coverage,
+from mmpatch.patchgd import (LatentBuffer, PatchGrid, PatchSampler, coverage,
                             image_generator)
-from mmpatch.engine.grid import to_2tuple
+from mmpatch.patchgd.grid import to_2tuple
 
 
 def _image(B=2, C=3, H=70, W=45):
@@ -23,7 +23,7 @@ def test_patches_and_stitch_roundtrip():
     x = _image()
     grid = PatchGrid(x.shape[-2:], (32, 16), batch_size=2)
     xp = grid.pad(x)
-    patches = grid.patches(xp, grid.all_cells())
+    patches = grid.gather(xp, grid.index(grid.all_cells()))
     assert patches.shape == (2 * 9, 3, 32, 16)
     # cell (r=1, c=2) of image 1 is the right slice of the padded image
     assert torch.equal(patches[9 + 1 * 3 + 2], xp[1, :, 32:64, 32:48])
@@ -38,7 +38,8 @@ def test_stitch_at_a_stride():
     assert z.shape == (1, 2, 8, 8)
     assert z[0, 0, 0, 0] == 0 and z[0, 0, 0, 4] == 1 and z[0, 0, 4, 0] == 2
     with pytest.raises(ValueError, match='multiple of every feature stride'):
-        grid.write(z.clone(), grid.all_cells(), torch.zeros(4, 2, 3, 3))
+        grid.put(z.clone(), grid.index(grid.all_cells()),
+                 torch.zeros(4, 2, 3, 3))
 
 
 def test_image_smaller_than_one_patch():
@@ -112,7 +113,7 @@ def test_latent_fill_chunked_equals_stitch_and_scatter_out_of_place():
 
     with torch.no_grad():
         z = LatentBuffer.fill(grid, grid.pad(x), encode, chunk=5)
-        ref = encode(grid.patches(grid.pad(x), grid.all_cells()))
+        ref = encode(grid.gather(grid.pad(x), grid.index(grid.all_cells())))
     assert torch.allclose(z.maps[0], grid.stitch(ref[0]))
     assert torch.allclose(z.maps[1], grid.stitch(ref[1]))
     assert z.nbytes == sum(m.numel() * 8 for m in z.maps)

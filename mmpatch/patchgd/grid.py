@@ -7,20 +7,41 @@ Conventions used throughout mmpatch:
   (``m`` rows and ``n`` columns of ``ph x pw`` patches).
 * A grid *cell* is an integer ``r * n + c``; a *cell plan* for one inner
   iteration is a ``(B, k)`` long tensor of cells, one row per image.
+* Every read and write of cells takes a :class:`CellIndex`: ``(N,)`` image
+  indices and ``(N,)`` cells, e.g. a plan flattened by
+  :meth:`PatchGrid.index`.
 * A per-patch feature map of shape ``(C', fh, fw)`` stitches into a
   whole-image map ``(B, C', m * fh, n * fw)``: cell ``(r, c)`` occupies rows
   ``r * fh : (r + 1) * fh`` and columns ``c * fw : (c + 1) * fw``.
 """
 import math
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .mapped import MappedBatch
+from mmpatch.datasets.pixels import PixelSource, as_pixels
+from .resize import resize, resize_bands
 
 Size2d = Tuple[int, int]
+
+
+class CellIndex(NamedTuple):
+    """(image, cell) pairs: ``images[i]`` and ``cells[i]``, each ``(N,)``."""
+    images: Tensor
+    cells: Tensor
+
+    @classmethod
+    def span(cls, start: int, stop: int, num_cells: int,
+             device: Union[str, torch.device] = 'cpu') -> 'CellIndex':
+        """Pairs ``start .. stop - 1`` of the batch, image-major (the fill
+        walks the batch in such spans)."""
+        flat = torch.arange(start, stop, device=device)
+        return cls(flat // num_cells, flat % num_cells)
+
+    def __len__(self) -> int:
+        return self.cells.numel()
 
 
 def to_2tuple(value: Union[int, Sequence[int]], name: str) -> Size2d:
@@ -50,7 +71,8 @@ class PatchGrid:
             to the whole batch shape for every image.
         batch_size (int): ``B``; only needed when ``valid_shapes`` is None.
         normalize (callable, optional): for a batch kept in uint8 (see
-            :class:`~mmpatch.engine.preprocess.DeferredNormalization`), maps
+            :class:`~mmpatch.models.data_preprocessors.DeferredNormalization`),
+            maps
             ``(N, C, h, w)`` pixels to the model's normalised input. Patches
             and the global patch read from a uint8 batch go through it, and
             patches are zeroed outside each image's valid region afterwards.
@@ -97,19 +119,14 @@ class PatchGrid:
                 f'{self.batch_size})')
 
     # ----------------------------------------------------------------- pixels
-    def pad(self, x: Tensor) -> Tensor:
+    def pad(self, x: Union[Tensor, PixelSource]) -> Union[Tensor,
+                                                          PixelSource]:
         """Zero-pad ``(B, C, H, W)`` at the bottom/right to the grid size.
 
-        A :class:`~mmpatch.engine.mapped.MappedBatch` is returned as it is:
-        its reads are zero outside each image already.
+        A :class:`~mmpatch.datasets.pixels.MappedBatch` is returned as it
+        is: its reads are zero outside each image already.
         """
-        if isinstance(x, MappedBatch):
-            return x
-        ph, pw = self.padded_shape
-        H, W = x.shape[-2:]
-        if (H, W) == (ph, pw):
-            return x
-        return F.pad(x, (0, pw - W, 0, ph - H))
+        return as_pixels(x).pad_to(self.padded_shape)
 
     def all_cells(self, device: Union[str, torch.device] = 'cpu') -> Tensor:
         """``(B, m * n)`` plan that names every cell of every image."""
@@ -117,36 +134,34 @@ class PatchGrid:
             self.num_cells, device=device).expand(self.batch_size, -1)
 
     @staticmethod
-    def flatten_plan(cells: Tensor) -> Tuple[Tensor, Tensor]:
-        """``(B, k)`` plan -> image indices and cell ids, each ``(B * k,)``."""
+    def index(cells: Tensor) -> CellIndex:
+        """A ``(B, k)`` plan as ``B * k`` (image, cell) pairs, image-major."""
         B, k = cells.shape
         images = torch.arange(B, device=cells.device).repeat_interleave(k)
-        return images, cells.reshape(-1)
+        return CellIndex(images, cells.reshape(-1))
 
-    def gather(self, x: Tensor, images: Tensor, cell_ids: Tensor) -> Tensor:
+    def gather(self, x: Union[Tensor, PixelSource],
+               index: CellIndex) -> Tensor:
         """Patches of (image, cell) pairs of a grid-padded batch.
 
         Args:
-            x (Tensor | MappedBatch): ``(B, C, m * ph, n * pw)``, the output
+            x (Tensor | PixelSource): ``(B, C, m * ph, n * pw)``, the output
                 of :meth:`pad`, or a mapped batch (read patch by patch).
-            images (Tensor): ``(N,)`` image index of each patch.
-            cell_ids (Tensor): ``(N,)`` cell of each patch.
+            index (CellIndex): ``N`` (image, cell) pairs.
 
         Returns:
             Tensor: ``(N, C, ph, pw)``, normalised if ``x`` is uint8.
         """
-        if isinstance(x, MappedBatch):
-            ph, pw = self.patch_size
-            patches = x.patches(images, (cell_ids // self.cols) * ph,
-                                (cell_ids % self.cols) * pw, self.patch_size)
-        else:
-            patches = self._cell_view(x, self.patch_size)[self._cell_index(
-                images, cell_ids)]
-        if not self._is_raw(x):
+        pixels = as_pixels(x)
+        ph, pw = self.patch_size
+        patches = pixels.patches(index.images, (index.cells // self.cols) * ph,
+                                 (index.cells % self.cols) * pw,
+                                 self.patch_size)
+        if not self._is_raw(pixels):
             return patches
         patches = self.normalize(patches)
         # the host pads with 0 *after* normalising: so must we
-        mask = self.patch_valid_mask(images, cell_ids)
+        mask = self.patch_valid_mask(index)
         return patches if mask is None else patches * mask.to(patches.dtype)
 
     def _cell_view(self, t: Tensor, cell_hw: Size2d) -> Tensor:
@@ -154,45 +169,41 @@ class PatchGrid:
         B, C = t.shape[:2]
         return t.view(B, C, self.rows, cell_hw[0], self.cols, cell_hw[1])
 
-    def _cell_index(self, images: Tensor, cell_ids: Tensor) -> tuple:
-        """Index of (image, cell) pairs into a :meth:`_cell_view`; the
-        advanced indices on dims 0, 2, 4 go first: ``(N, C, h, w)``."""
-        return (images, slice(None), cell_ids // self.cols, slice(None),
-                cell_ids % self.cols, slice(None))
+    def _cell_index(self, index: CellIndex) -> tuple:
+        """``index`` into a :meth:`_cell_view`; the advanced indices on dims
+        0, 2, 4 go first: ``(N, C, h, w)``."""
+        return (index.images, slice(None), index.cells // self.cols,
+                slice(None), index.cells % self.cols, slice(None))
 
-    def _is_raw(self, x: Tensor) -> bool:
-        """Whether ``x`` holds uint8 pixels still to be normalised."""
-        if x.dtype != torch.uint8:
+    def _is_raw(self, pixels: PixelSource) -> bool:
+        """Whether ``pixels`` are uint8 values still to be normalised."""
+        if pixels.dtype != torch.uint8:
             return False
         if self.normalize is None:
             raise TypeError(
                 'a uint8 batch reached the patch grid without a normaliser: '
                 'the model\'s data_preprocessor left the pixels unnormalised '
-                'but has no normalize_patch(); use one of mmpatch\'s '
+                'but is no DeferredNormalization; use one of mmpatch\'s '
                 'PatchDetDataPreprocessor / PatchSegDataPreProcessor / '
                 "PatchClsDataPreprocessor, or the host library's own "
                 'preprocessor')
         return True
 
-    def patch_valid_mask(self, images: Tensor,
-                         cell_ids: Tensor) -> Optional[Tensor]:
+    def patch_valid_mask(self, index: CellIndex) -> Optional[Tensor]:
         """``(N, 1, ph, pw)`` bool mask of each patch's pixels inside its
         image's valid region; None when every pixel is."""
         ph, pw = self.patch_size
         if all((h, w) == self.padded_shape for h, w in self.valid_shapes):
             return None
-        valid = torch.tensor(self.valid_shapes, device=images.device)
-        rows = valid[images, 0] - (cell_ids // self.cols) * ph
-        cols = valid[images, 1] - (cell_ids % self.cols) * pw
-        ys = torch.arange(ph, device=images.device)
-        xs = torch.arange(pw, device=images.device)
+        device = index.images.device
+        valid = torch.tensor(self.valid_shapes, device=device)
+        rows = valid[index.images, 0] - (index.cells // self.cols) * ph
+        cols = valid[index.images, 1] - (index.cells % self.cols) * pw
+        ys = torch.arange(ph, device=device)
+        xs = torch.arange(pw, device=device)
         mask = ((ys[None, :, None] < rows[:, None, None])
                 & (xs[None, None, :] < cols[:, None, None]))
         return mask[:, None]
-
-    def patches(self, x: Tensor, cells: Tensor) -> Tensor:
-        """``(B * k, C, ph, pw)`` patches of a ``(B, k)`` plan, image-major."""
-        return self.gather(x, *self.flatten_plan(cells))
 
     # --------------------------------------------------------------- features
     def empty_map(self, feat: Tensor) -> Tensor:
@@ -205,7 +216,7 @@ class PatchGrid:
         return feat.new_zeros(self.batch_size, C, self.rows * fh,
                               self.cols * fw)
 
-    def put(self, stitched: Tensor, images: Tensor, cell_ids: Tensor,
+    def put(self, stitched: Tensor, index: CellIndex,
             feat: Tensor) -> Tensor:
         """Write per-patch maps of (image, cell) pairs into a stitched map.
 
@@ -214,8 +225,7 @@ class PatchGrid:
 
         Args:
             stitched (Tensor): ``(B, C, m * fh, n * fw)``.
-            images (Tensor): ``(N,)`` image index of each map.
-            cell_ids (Tensor): ``(N,)`` cell of each map.
+            index (CellIndex): ``N`` (image, cell) pairs.
             feat (Tensor): ``(N, C, fh, fw)``.
         """
         B, C, H, W = stitched.shape
@@ -226,21 +236,16 @@ class PatchGrid:
                 f'tile a stitched map of {(H, W)} on a {self.rows}x'
                 f'{self.cols} grid: the patch size {self.patch_size} must be '
                 'a multiple of every feature stride of the patch encoder')
-        self._cell_view(stitched, (fh, fw))[self._cell_index(
-            images, cell_ids)] = feat.to(stitched.dtype)
+        self._cell_view(stitched, (fh, fw))[self._cell_index(index)] = \
+            feat.to(stitched.dtype)
         return stitched
 
-    def take(self, stitched: Tensor, images: Tensor,
-             cell_ids: Tensor) -> Tensor:
+    def take(self, stitched: Tensor, index: CellIndex) -> Tensor:
         """The inverse of :meth:`put`: ``(N, C, fh, fw)`` maps of (image,
         cell) pairs, copied out of a stitched ``(B, C, m * fh, n * fw)``."""
         H, W = stitched.shape[-2:]
         return self._cell_view(stitched, (H // self.rows, W // self.cols))[
-            self._cell_index(images, cell_ids)]
-
-    def write(self, stitched: Tensor, cells: Tensor, feat: Tensor) -> Tensor:
-        """:meth:`put` for a ``(B, k)`` plan and ``(B * k, C, fh, fw)`` maps."""
-        return self.put(stitched, *self.flatten_plan(cells), feat)
+            self._cell_index(index)]
 
     def stitch(self, feat: Tensor) -> Tensor:
         """Stitch features of every cell ``(B * m * n, C, fh, fw)``.
@@ -249,7 +254,7 @@ class PatchGrid:
             Tensor: ``(B, C, m * fh, n * fw)``.
         """
         out = self.empty_map(feat)
-        return self.write(out, self.all_cells(feat.device), feat)
+        return self.put(out, self.index(self.all_cells(feat.device)), feat)
 
     def feature_valid_shapes(self, map_shape: Size2d) -> List[Size2d]:
         """Each image's valid region in a stitched map of ``map_shape``."""
@@ -279,43 +284,39 @@ class PatchGrid:
         return mask
 
     # ----------------------------------------------------------- global patch
-    def global_patch(self, x: Tensor, size: Size2d) -> Tensor:
+    def global_patch(self, x: Union[Tensor, PixelSource],
+                     size: Size2d) -> Tensor:
         """Each image's valid region resized to ``size``.
 
         Args:
-            x (Tensor | MappedBatch): ``(B, C, H, W)`` batch (padded or not).
+            x (Tensor | PixelSource): ``(B, C, H, W)`` batch (padded or
+                not).
             size (tuple[int, int]): ``(gh, gw)``.
 
         Returns:
             Tensor: ``(B, C, gh, gw)``, normalised if ``x`` is uint8.
             Padding never enters it.
         """
-        raw = self._is_raw(x)
+        pixels = as_pixels(x)
+        raw = self._is_raw(pixels)
         outs = []
         for i, (h, w) in enumerate(self.valid_shapes):
-            if raw:
-                # read in bands of rows, so that neither the whole image in
-                # float nor (for a mapped batch) the whole image at all is
-                # ever held; resizing commutes with the per-channel affine
-                # normalisation (its weights sum to one)
-                def read(y0: int, y1: int, i: int = i, w: int = w) -> Tensor:
-                    return self._region(x, i, y0, y1, w).to(
-                        torch.get_default_dtype())
+            if not raw:
+                outs.append(resize(pixels.window(i, 0, h, 0, w)[None], size))
+                continue
 
-                band = max(1, self.patch_size[0] * self.patch_size[1] // w)
-                outs.append(self.normalize(_resize_bands(read, (h, w), size,
-                                                         band)))
-            else:
-                outs.append(_resize(x[i:i + 1, :, :h, :w], size))
+            # read in bands of rows, so that neither the whole image in
+            # float nor (for a mapped batch) the whole image at all is ever
+            # held; resizing commutes with the per-channel affine
+            # normalisation (its weights sum to one)
+            def read(y0: int, y1: int, i: int = i, w: int = w) -> Tensor:
+                return pixels.window(i, y0, y1, 0, w)[None].to(
+                    torch.get_default_dtype())
+
+            band = max(1, self.patch_size[0] * self.patch_size[1] // w)
+            outs.append(self.normalize(resize_bands(read, (h, w), size,
+                                                    band)))
         return torch.cat(outs, dim=0)
-
-    @staticmethod
-    def _region(x: Tensor, i: int, y0: int, y1: int, w: int) -> Tensor:
-        """Rows ``y0:y1``, columns ``0:w`` of image ``i``: ``(1, C, y1 - y0,
-        w)``."""
-        if isinstance(x, MappedBatch):
-            return x.read(i, y0, y1, 0, w)[None]
-        return x[i:i + 1, :, y0:y1, :w]
 
     def place_global(self, g: Tensor, map_shape: Size2d) -> Tensor:
         """Resize global features onto each image's valid region of a map.
@@ -340,53 +341,3 @@ class PatchGrid:
                 gi = F.pad(gi, (0, map_shape[1] - w, 0, map_shape[0] - h))
             outs.append(gi)
         return outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
-
-
-def _resize_bands(read: Callable[[int, int], Tensor], shape: Size2d,
-                  size: Size2d, band: int) -> Tensor:
-    """:func:`_resize` of an ``(h, w)`` image that ``read(y0, y1)`` gives
-    ``band`` rows at a time as ``(1, C, y1 - y0, w)``.
-
-    Bilinear resizing with antialiasing is separable, and torch computes
-    it as a pass along the width followed by one along the height, so
-    resizing each band along the width first and then the ``(h, gw)``
-    result along the height gives the same numbers (bit for bit, pinned by
-    a test) while only one band is ever held at full width. Without
-    antialiasing (an image no larger than ``size``) the image is small and
-    is read at once.
-    """
-    h, w = shape
-    if not (h > size[0] or w > size[1]):
-        return _resize(read(0, h), size)
-    mid = None  # (1, C, h, gw): the image resized along its width
-    for y in range(0, h, band):
-        rows = read(y, min(y + band, h))
-        if w != size[1]:
-            rows = _interpolate(rows, (rows.shape[2], size[1]), True)
-        if mid is None:
-            mid = rows.new_empty((*rows.shape[:2], h, size[1]))
-        mid[:, :, y:y + rows.shape[2]] = rows
-    return _resize(mid, size, antialias=True)
-
-
-def _interpolate(img: Tensor, size: Size2d, antialias: bool) -> Tensor:
-    return F.interpolate(
-        img,
-        size=tuple(size),
-        mode='bilinear',
-        align_corners=False,
-        antialias=antialias)
-
-
-def _resize(img: Tensor, size: Size2d,
-            antialias: Optional[bool] = None) -> Tensor:
-    """``(1, C, h, w)`` -> ``(1, C, *size)``, bilinear; antialiased when it
-    shrinks a side (unless ``antialias`` says)."""
-    h, w = img.shape[-2:]
-    if (h, w) == tuple(size):
-        return img
-    # antialias keeps small objects from aliasing away when a large image
-    # shrinks to one patch
-    if antialias is None:
-        antialias = bool(h > size[0] or w > size[1])
-    return _interpolate(img, size, antialias)

@@ -7,7 +7,7 @@ RGB image that is 192 MiB, more than the latent buffer Z of FCOS-R50. PatchGD
 never needs the normalised whole image at once: θ1 reads one patch at a time
 and the global patch is a small resize. :class:`DeferredNormalization` keeps
 the stacked batch in uint8 (1 byte per pixel and channel) and leaves the
-normalisation to :class:`~mmpatch.engine.PatchGrid`, which applies
+normalisation to :class:`~mmpatch.patchgd.PatchGrid`, which applies
 :meth:`DeferredNormalization.normalize_patch` to each patch it reads.
 """
 from contextlib import contextmanager
@@ -17,10 +17,7 @@ import torch
 from mmengine.utils import is_seq_of
 from torch import Tensor
 
-from .mapped import MappedBatch, MappedImage
-
-#: the data samples' metadata key naming a mapped image (LoadLazyImage)
-LAZY_KEY = 'lazy_image'
+from mmpatch.datasets.pixels import LAZY_KEY, MappedBatch, MappedImage
 
 
 class DeferredNormalization:
@@ -37,7 +34,7 @@ class DeferredNormalization:
 
     A batch from ``LoadLazyImage`` (zero-channel stand-ins whose data
     samples name a ``lazy_image``) becomes a
-    :class:`~mmpatch.engine.mapped.MappedBatch` of that padded shape
+    :class:`~mmpatch.datasets.pixels.MappedBatch` of that padded shape
     instead: the pixels stay on disk until the patch grid reads them.
 
     The model reads pixels through :meth:`normalize_patch` (channel order and

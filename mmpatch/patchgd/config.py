@@ -1,5 +1,6 @@
-"""PatchGD options (design.md §2), validated when the model is built."""
-from dataclasses import dataclass, field, fields
+"""PatchGD options (docs/method.md), frozen and validated when the model is
+built."""
+from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Tuple, Union
 
 from .grid import to_2tuple
@@ -9,12 +10,15 @@ BN_MODES = ('eval', 'train')
 GLOBAL_GRAD_MODES = ('every', 'once', 'none')
 
 
-@dataclass
+@dataclass(frozen=True)
 class PatchGDConfig:
-    """Every PatchGD option, with design.md's defaults.
+    """Every PatchGD option a user sets, with docs/method.md's defaults.
 
     Built from the ``patch_cfg`` dict of a task model's config, e.g.
     ``patch_cfg=dict(patch_size=512, inner_iters=4, sample_fraction=0.25)``.
+    It is immutable: what is chosen at run time (a planned k, chunk sizes,
+    the latent cache) lives in the model's
+    :class:`~mmpatch.patchgd.plan.StepPlan`.
 
     Attributes:
         patch_size: p, pixels, int or ``(h, w)``.
@@ -59,28 +63,31 @@ class PatchGDConfig:
     memory_budget: Optional[Union[str, int, float]] = None
     seed: Optional[int] = None
     check_finite: bool = True
-    #: set by the memory planner when ``patches_per_iter='auto'``
-    planned_k: Optional[int] = field(default=None, repr=False)
 
     @classmethod
     def build(cls, cfg: Optional[Mapping[str, Any]]) -> 'PatchGDConfig':
         """Validate a ``patch_cfg`` dict; errors name the key and the fix."""
         cfg = dict(cfg or {})
-        known = {f.name for f in fields(cls)} - {'planned_k'}
+        known = {f.name for f in fields(cls)}
         unknown = sorted(set(cfg) - known)
         if unknown:
             raise ValueError(f'patch_cfg has unknown keys {unknown}; the '
                              f'valid keys are {sorted(known)}')
-        obj = cls(**cfg)
-        obj.validate()
-        return obj
+        return cls(**cfg)
 
-    def validate(self) -> None:
-        self.patch_size = to_2tuple(self.patch_size, 'patch_cfg.patch_size')
-        self.global_size = (
-            self.patch_size if self.global_size is None else to_2tuple(
-                self.global_size, 'patch_cfg.global_size'))
+    def __post_init__(self) -> None:
+        # the dataclass is frozen: the normalised values are set once, here
+        set_ = object.__setattr__
+        set_(self, 'patch_size',
+             to_2tuple(self.patch_size, 'patch_cfg.patch_size'))
+        set_(self, 'global_size', self.patch_size if self.global_size is None
+             else to_2tuple(self.global_size, 'patch_cfg.global_size'))
         _check_int(self.inner_iters, 'inner_iters', 1)
+        if self.accumulate is None:
+            set_(self, 'accumulate', self.inner_iters)
+        self._validate()
+
+    def _validate(self) -> None:
         if not (isinstance(self.sample_fraction, (int, float))
                 and 0 < self.sample_fraction <= 1):
             raise ValueError('patch_cfg.sample_fraction must be in (0, 1], '
@@ -97,8 +104,6 @@ class PatchGDConfig:
         if self.sampling not in SAMPLING_MODES:
             raise ValueError(f'patch_cfg.sampling must be one of '
                              f'{SAMPLING_MODES}, got {self.sampling!r}')
-        if self.accumulate is None:
-            self.accumulate = self.inner_iters
         _check_int(self.accumulate, 'accumulate', 1)
         if self.accumulate > self.inner_iters:
             raise ValueError(
@@ -116,19 +121,37 @@ class PatchGDConfig:
             raise ValueError('patch_cfg.with_cp must be True or False, got '
                              f'{self.with_cp!r}')
         if self.memory_budget is not None:
-            from .memory import parse_bytes
+            from mmpatch.memory.units import parse_bytes
             parse_bytes(self.memory_budget)  # raises a clear ValueError
 
-    def patches_for(self, num_cells: int, image_shape: Tuple[int,
-                                                             int]) -> int:
-        """k for a grid of ``num_cells`` cells (clear error if it can't fit)."""
+    @property
+    def budget_bytes(self) -> Optional[int]:
+        """``memory_budget`` in bytes, or None."""
+        if self.memory_budget is None:
+            return None
+        from mmpatch.memory.units import parse_bytes
+        return parse_bytes(self.memory_budget)
+
+    def patches_for(self, num_cells: int, image_shape: Tuple[int, int],
+                    planned: Optional[int] = None) -> int:
+        """k for a grid of ``num_cells`` cells (clear error if it can't fit).
+
+        Args:
+            num_cells (int): ``m * n``.
+            image_shape (tuple[int, int]): the batch's ``(H, W)``, named in
+                errors.
+            planned (int, optional): the memory plan's k (the model's
+                :class:`~mmpatch.patchgd.plan.StepPlan`); it takes the place
+                of the configured k.
+        """
+        if planned is not None:
+            return min(planned, num_cells)
         if self.patches_per_iter == 'auto':
-            if self.planned_k is None:
-                raise RuntimeError(
-                    "patch_cfg.patches_per_iter='auto' but no memory plan was "
-                    "made: add dict(type='LatentBufferHook') to custom_hooks "
-                    'so the budget is planned before training')
-            return min(self.planned_k, num_cells)
+            raise RuntimeError(
+                "patch_cfg.patches_per_iter='auto' but no memory plan was "
+                "made: add dict(type='MemoryBudgetHook') to custom_hooks "
+                '(configs/_base_/patchgd_runtime.py has it) so the budget '
+                'is planned before training')
         if self.patches_per_iter is not None:
             if self.patches_per_iter > num_cells:
                 raise ValueError(

@@ -4,7 +4,7 @@ from typing import Callable, List, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .grid import PatchGrid
+from .grid import CellIndex, PatchGrid
 
 #: θ1: ``(N, C, ph, pw)`` patches -> one ``(N, C_l, fh_l, fw_l)`` map per level
 PatchEncoder = Callable[[Tensor], Sequence[Tensor]]
@@ -45,10 +45,9 @@ class LatentBuffer:
         maps: List[Tensor] = []
         pieces: List[List[Tensor]] = []
         for start in range(0, total, chunk):
-            flat = torch.arange(start, min(start + chunk, total),
-                                device=x.device)
-            images, cell_ids = flat // grid.num_cells, flat % grid.num_cells
-            feats = encode(grid.gather(x, images, cell_ids))
+            index = CellIndex.span(start, min(start + chunk, total),
+                                   grid.num_cells, x.device)
+            feats = encode(grid.gather(x, index))
             if torch.is_grad_enabled():
                 # keep the graph: concatenate, then stitch once
                 pieces.append(list(feats))
@@ -56,7 +55,7 @@ class LatentBuffer:
             if not maps:
                 maps = [grid.empty_map(f) for f in feats]
             for level, f in zip(maps, feats):
-                grid.put(level, images, cell_ids, f)
+                grid.put(level, index, f)
         if pieces:
             maps = [
                 grid.stitch(torch.cat(level_pieces))
@@ -100,15 +99,15 @@ class LatentBuffer:
         if cells.numel() == 0:
             return self.detach(), []
         maps, previous = [], []
-        images, cell_ids = self.grid.flatten_plan(cells)
+        index = self.grid.index(cells)
         for level, f in zip(self.maps, feats):
             if f.dtype != level.dtype:
                 level = level.to(f.dtype)  # e.g. a float32 fill under AMP
             # a fresh autograd identity each time: the previous iteration's
             # graph (already freed by its backward) must not be reached
             level = level.detach()
-            previous.append(self.grid.take(level, images, cell_ids))
-            maps.append(self.grid.put(level, images, cell_ids, f))
+            previous.append(self.grid.take(level, index))
+            maps.append(self.grid.put(level, index, f))
         return LatentBuffer(self.grid, maps), previous
 
     def restore_(self, cells: Tensor, previous: List[Tensor]) -> None:
@@ -116,9 +115,10 @@ class LatentBuffer:
         """
         if cells.numel() == 0:
             return
+        index = self.grid.index(cells)
         with torch.no_grad():
             for level, old in zip(self.maps, previous):
-                self.grid.write(level.detach(), cells, old)
+                self.grid.put(level.detach(), index, old)
 
     def detach(self) -> 'LatentBuffer':
         """Z without autograd history (keeps the patch updates)."""

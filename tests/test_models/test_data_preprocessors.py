@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from mmpatch.engine import PatchGrid
+from mmpatch.patchgd import PatchGrid
 from tests.conftest import host_scope
 
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
@@ -114,8 +114,9 @@ def test_patches_equal_host_batch(scope, training):
     g_out = grid_over(out, 64, ours.normalize_patch)
     cells = g_ref.all_cells()
     torch.testing.assert_close(
-        g_out.patches(g_out.pad(out['inputs']), cells),
-        g_ref.patches(g_ref.pad(ref['inputs']), cells), rtol=0, atol=1e-5)
+        g_out.gather(g_out.pad(out['inputs']), g_out.index(cells)),
+        g_ref.gather(g_ref.pad(ref['inputs']), g_ref.index(cells)), rtol=0,
+        atol=1e-5)
     torch.testing.assert_close(
         g_out.global_patch(out['inputs'], (32, 48)),
         g_ref.global_patch(ref['inputs'], (32, 48)), rtol=0, atol=1e-4)
@@ -166,8 +167,8 @@ def test_errors_name_the_fix():
             dict(type='BatchFixedSizePad', size=(64, 64))])
     grid = PatchGrid((64, 64), 32)
     with pytest.raises(TypeError, match='without a normaliser'):
-        grid.patches(torch.zeros(1, 3, 64, 64, dtype=torch.uint8),
-                     grid.all_cells())
+        grid.gather(torch.zeros(1, 3, 64, 64, dtype=torch.uint8),
+                    grid.index(grid.all_cells()))
 
 
 def test_detector_step_equals_host_preprocessor(det_scope):

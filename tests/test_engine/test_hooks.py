@@ -1,4 +1,4 @@
-"""LatentBufferHook inside a real mmengine Runner on generated data."""
+"""mmpatch's hooks inside a real mmengine Runner on generated data."""
 import os.path as osp
 
 import pytest
@@ -16,6 +16,11 @@ def tiny_data(tmp_path_factory):
     generate_ultradigits(out, canvas_size=128, num_train=4, num_val=1,
                          num_test=1)
     return out
+
+
+#: what configs/_base_/patchgd_runtime.py gives every PatchGD config
+RUNTIME_HOOKS = [dict(type='MemoryLoggerHook'), dict(type='MemoryBudgetHook'),
+                 dict(type='LazyImageCheckHook')]
 
 
 def runner_cfg(data_root, work_dir, max_iters=4, hook=None, **patch):
@@ -46,19 +51,18 @@ def runner_cfg(data_root, work_dir, max_iters=4, hook=None, **patch):
             logger=dict(type='LoggerHook', interval=1),
             checkpoint=dict(type='CheckpointHook', by_epoch=False,
                             interval=max_iters)),
-        custom_hooks=[hook or dict(type='LatentBufferHook')],
+        custom_hooks=RUNTIME_HOOKS + ([hook] if hook else []),
         log_processor=dict(by_epoch=False),
         randomness=dict(seed=0),
         env_cfg=dict(dist_cfg=dict(backend='gloo'))))
 
 
-def _run(cfg):
+def _run(cfg, hook_type='MemoryLoggerHook'):
     import mmpatch.models.segmentor  # noqa: F401
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     runner.train()
-    hook = next(h for h in runner.hooks
-                if type(h).__name__ == 'LatentBufferHook')
+    hook = next(h for h in runner.hooks if type(h).__name__ == hook_type)
     return runner, hook
 
 
@@ -84,16 +88,15 @@ def test_hook_logs_memory_latent_and_fill_time(seg_scope, tiny_data,
 def test_hook_plans_budget_and_holds_it(seg_scope, tiny_data, tmp_path):
     runner, hook = _run(runner_cfg(tiny_data, str(tmp_path), max_iters=3,
                                    patches_per_iter='auto',
-                                   memory_budget='40M'))
+                                   memory_budget='40M'), 'MemoryBudgetHook')
     assert hook.plan is not None and 1 <= hook.plan.patches_per_iter <= 16
-    cfg = runner.model.patch_cfg
-    assert cfg.planned_k is not None
+    assert runner.model.step_plan.patches_per_iter is not None
     assert max(_history(runner, 'memory/peak_mb')) <= 40
 
 
 def test_hook_budget_too_small_stops_before_training(seg_scope, tiny_data,
                                                      tmp_path):
-    from mmpatch.engine.planner import BudgetError
+    from mmpatch.memory.planner import BudgetError
     with pytest.raises(BudgetError, match='too small'):
         _run(runner_cfg(tiny_data, str(tmp_path), patches_per_iter='auto',
                         memory_budget='64K'))
@@ -102,9 +105,9 @@ def test_hook_budget_too_small_stops_before_training(seg_scope, tiny_data,
 
 def test_latent_cache_skips_fill_and_roundtrips(seg_scope, tiny_data,
                                                 tmp_path):
-    hook = dict(type='LatentBufferHook', latent_cache=dict(refresh_interval=3))
+    hook = dict(type='LatentCacheHook', refresh_interval=3)
     runner, h = _run(runner_cfg(tiny_data, str(tmp_path), max_iters=6,
-                                hook=hook))
+                                hook=hook), 'LatentCacheHook')
     # 4 images, batches of 2: visits 1 fill, visits 2 and 3 reuse
     assert h.cache.hits > 0 and len(h.cache.entries) == 4
     ckpt = torch.load(osp.join(str(tmp_path), 'iter_6.pth'))
@@ -121,7 +124,7 @@ def test_recalibrate_norm_stats_averages_every_forward(seg_scope):
     from mmseg.registry import MODELS
     from torch.nn.modules.batchnorm import _BatchNorm
 
-    from tests.test_engine.test_preprocess import seg_batch
+    from tests.test_models.test_data_preprocessors import seg_batch
     model = MODELS.build(unet_cfg(patch_cfg=dict(
         patch_size=32, inner_iters=2, sample_fraction=0.25)))
     model.eval()
@@ -147,8 +150,7 @@ def test_precise_bn_before_checkpoint_and_validation(seg_scope, tiny_data,
     """precise_bn=dict(num_batches, interval) recalibrates every interval
     iterations and after the last, before that iteration's checkpoint is
     written: the checkpoint holds the recalibrated statistics."""
-    hook = dict(type='LatentBufferHook',
-                precise_bn=dict(num_batches=2, interval=2))
+    hook = dict(type='PatchPreciseBNHook', num_batches=2, interval=2)
     runner, _ = _run(runner_cfg(tiny_data, str(tmp_path), max_iters=3,
                                 hook=hook))
     log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
@@ -162,8 +164,10 @@ def test_precise_bn_before_checkpoint_and_validation(seg_scope, tiny_data,
 
 
 def test_precise_bn_config_errors():
-    from mmpatch.hooks import LatentBufferHook
+    from mmpatch.engine.hooks import PatchPreciseBNHook
     with pytest.raises(ValueError, match=r'dict\(num_batches=N, interval=T\)'):
-        LatentBufferHook(precise_bn=dict(num_batches=0, interval=2))
+        PatchPreciseBNHook(num_batches=0, interval=2)
     with pytest.raises(ValueError, match='positive ints'):
-        LatentBufferHook(precise_bn=dict(batches=4))
+        PatchPreciseBNHook(num_batches=4, interval=True)
+    with pytest.raises(TypeError, match='batches'):
+        PatchPreciseBNHook(batches=4)

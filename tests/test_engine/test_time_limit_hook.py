@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from mmpatch.hooks import TrainTimeLimitHook
+from mmpatch.engine.hooks import TrainTimeLimitHook
 
 
 class _Loop:

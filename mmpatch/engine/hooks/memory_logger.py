@@ -1,0 +1,83 @@
+"""MemoryLoggerHook: the measured peak of every training iteration, and
+what the PatchGD step did, in the run's log."""
+from typing import Any, Optional, Sequence
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+from mmpatch.memory import MIB, MemoryMeter
+from mmpatch.patchgd import PatchGDMixin
+
+#: the message hub key of the iteration's measured peak (MiB)
+PEAK_KEY = 'train/memory/peak_mb'
+
+
+def unwrap(runner) -> Any:
+    """The runner's model without its DDP wrapper."""
+    model = runner.model
+    return model.module if is_model_wrapper(model) else model
+
+
+@HOOKS.register_module()
+class MemoryLoggerHook(Hook):
+    """Measures the peak memory of each training iteration and logs it.
+
+    Around every training iteration a :class:`~mmpatch.memory.MemoryMeter`
+    measures the peak (CUDA: ``max_memory_allocated``; CPU: live tensor
+    bytes, the weights, optimizer state and batch included) and logs
+    ``memory/peak_mb``. For PatchGD models it also logs, from the step's
+    :class:`~mmpatch.patchgd.StepStats`, ``memory/latent_mb`` (Z),
+    ``time/fill_s`` and ``patches_per_iter``. Everything goes through the
+    message hub, so it appears in the text log and in TensorBoard.
+    :class:`~mmpatch.engine.hooks.MemoryBudgetHook` checks the logged
+    peaks against the budget.
+
+    Attributes:
+        meter (MemoryMeter): the meter, from ``before_train`` on.
+        max_peak_bytes (int): the largest peak of the run so far.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self) -> None:
+        self.meter: Optional[MemoryMeter] = None
+        self.max_peak_bytes = 0
+
+    def before_train(self, runner) -> None:
+        model = unwrap(runner)
+        self.meter = MemoryMeter(device=next(model.parameters()).device,
+                                 track=[model, runner.optim_wrapper])
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch: Any = None) -> None:
+        if self.meter.running:  # the previous iteration raised
+            self.meter.stop()
+        self.meter.start(track=data_batch)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Any = None,
+                         outputs: Optional[dict] = None) -> None:
+        hub = runner.message_hub
+        model = unwrap(runner)
+        stats = (model.last_step_stats
+                 if isinstance(model, PatchGDMixin) else None)
+        if stats is not None:
+            hub.update_scalar('train/memory/latent_mb', stats.latent_mb)
+            hub.update_scalar('train/time/fill_s', stats.fill_s)
+            hub.update_scalar('train/patches_per_iter',
+                              stats.patches_per_iter)
+        self.meter.stop()
+        peak = self.meter.peak_bytes
+        self.max_peak_bytes = max(self.max_peak_bytes, peak)
+        hub.update_scalar(PEAK_KEY, peak / MIB)
+
+    @staticmethod
+    def summary_keys() -> Sequence[str]:
+        """Keys this hook logs (under ``train/``)."""
+        return ('memory/peak_mb', 'memory/latent_mb', 'time/fill_s',
+                'patches_per_iter')

@@ -1,0 +1,87 @@
+"""What every task adapter does with Z and G: fusion and patch-size checks.
+
+The adapters differ only in θ1 and in their library's head; the way Z meets
+the global features G is the same for all three and lives here once:
+mask the batch padding of Z, resize G onto each image's region of Z, and
+fuse (``'concat'``, ``'add'`` or no global patch).
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .grid import PatchGrid
+
+FUSION_MODES = ('concat', 'add', None)
+
+
+def check_fusion(mode: Optional[str]) -> Optional[str]:
+    """Validate a ``global_fusion`` option."""
+    if mode not in FUSION_MODES:
+        raise ValueError(f'global_fusion must be one of {FUSION_MODES}, got '
+                         f'{mode!r}')
+    return mode
+
+
+def fused_channels(channels: int, mode: Optional[str]) -> int:
+    """Channels of Z fused with G: ``2C`` for concat, else ``C``."""
+    return channels * (2 if mode == 'concat' else 1)
+
+
+def fuse_maps(z: Tensor, g: Tensor, mode: Optional[str]) -> Tensor:
+    """Fuse ``z`` ``(B, C, H, W)`` with ``g`` placed on the same grid.
+
+    ``'concat'`` gives ``(B, 2C, H, W)``, ``'add'`` ``(B, C, H, W)`` and
+    ``None`` returns ``z`` unchanged.
+    """
+    if mode is None:
+        return z
+    g = g.to(z.dtype)
+    if mode == 'add':
+        return z + g
+    return torch.cat([z, g], dim=1)
+
+
+def fuse_global(grid: PatchGrid,
+                z: Tensor,
+                g: Optional[Tensor],
+                mode: Optional[str],
+                mask_padding: bool = True) -> Tensor:
+    """One map of Z fused with the global features, as θ2 reads it.
+
+    Args:
+        grid (PatchGrid): the grid Z is laid on.
+        z (Tensor): ``(B, C, Hz, Wz)``, one level of Z.
+        g (Tensor, optional): ``(B, C, gh, gw)``, the same level of G (a
+            ``1 x 1`` map is a pooled vector); None without a global patch.
+        mode (str, optional): ``global_fusion``.
+        mask_padding (bool): zero Z outside each image's valid region first,
+            so batch padding cannot reach valid positions through θ2.
+
+    Returns:
+        Tensor: ``(B, fused_channels(C, mode), Hz, Wz)``.
+    """
+    if mask_padding:
+        z = grid.mask_padding(z)
+    if g is None:
+        return z
+    return fuse_maps(z, grid.place_global(g, z.shape[-2:]), mode)
+
+
+def check_patch_multiple(patch_size: Tuple[int, int], divisor: int,
+                         what: str) -> None:
+    """Refuse a patch size that is not a multiple of the network's stride.
+
+    Args:
+        patch_size (tuple[int, int]): ``patch_cfg.patch_size``.
+        divisor (int): the stride every patch side must be a multiple of.
+        what (str): names that stride in the error, e.g. ``'the total
+            stride of the backbone UNet'``.
+    """
+    ph, pw = patch_size
+    if ph % divisor or pw % divisor:
+        raise ValueError(
+            f'patch_cfg.patch_size={patch_size} is not a multiple of '
+            f'{divisor}, {what}; per-patch maps would not tile the '
+            'whole-image maps: use e.g. '
+            f'{max(divisor, round(ph / divisor) * divisor)}')

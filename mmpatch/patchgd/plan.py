@@ -1,0 +1,77 @@
+"""Runtime choices of a PatchGD model, and the record of one step.
+
+:class:`~mmpatch.patchgd.config.PatchGDConfig` holds what the user wrote in
+``patch_cfg`` and never changes. What is decided while the run is under
+way (the k the memory planner found, the fill chunk it allows, the latent
+cache a hook provides) is a :class:`StepPlan`: immutable too, held by the
+model and replaced only through :meth:`PatchGDMixin.set_step_plan
+<mmpatch.patchgd.mixin.PatchGDMixin.set_step_plan>`. A step reads both and
+reports what it did as a :class:`StepStats`.
+"""
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from .cache import HostLatentCache
+from .config import PatchGDConfig
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What the run chose for the model's training steps.
+
+    Attributes:
+        patches_per_iter: k chosen by the memory planner; None keeps
+            ``patch_cfg``'s (and is an error with ``patches_per_iter='auto'``).
+        fill_chunk: patches per no-grad forward in the fill; None keeps
+            ``patch_cfg.fill_chunk``.
+        cache: the host cache of each sample's Z between visits
+            (:class:`~mmpatch.engine.hooks.LatentCacheHook` provides it).
+        planned_cells: the most grid cells (over the batch) the memory plan
+            was made for; a larger batch must be planned again before it
+            runs. None: no plan.
+    """
+    patches_per_iter: Optional[int] = None
+    fill_chunk: Optional[int] = None
+    cache: Optional[HostLatentCache] = None
+    planned_cells: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        for key in ('patches_per_iter', 'fill_chunk', 'planned_cells'):
+            value = getattr(self, key)
+            if value is not None and not (isinstance(value, int)
+                                          and value >= 1):
+                raise ValueError(f'StepPlan.{key} must be an int >= 1 or '
+                                 f'None, got {value!r}')
+
+    def fill_chunk_for(self, cfg: PatchGDConfig) -> int:
+        """The fill chunk a step uses."""
+        return self.fill_chunk or cfg.fill_chunk
+
+    def patches_for(self, cfg: PatchGDConfig, num_cells: int,
+                    image_shape: Tuple[int, int]) -> int:
+        """The k a step uses on a grid of ``num_cells`` cells."""
+        return cfg.patches_for(num_cells, image_shape, self.patches_per_iter)
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """What one training step did, for logs and benchmarks.
+
+    Attributes:
+        fill_s: seconds from the start of the step to a filled Z.
+        step_s: seconds of the whole step.
+        latent_bytes: bytes of Z (all levels).
+        patches_per_iter: k, cells per image re-encoded per inner iteration.
+        grid: ``(m, n)`` rows and columns of the patch grid.
+        cache_hit: whether Z came from the latent cache instead of a fill.
+    """
+    fill_s: float
+    step_s: float
+    latent_bytes: int
+    patches_per_iter: int
+    grid: Tuple[int, int]
+    cache_hit: bool = False
+
+    @property
+    def latent_mb(self) -> float:
+        return self.latent_bytes / 2**20
