@@ -61,19 +61,26 @@ def freeze_batchnorm(model: torch.nn.Module) -> None:
             m.eval()
 
 
-def assert_step_equals_full(model, inputs, data_samples, atol=1e-6):
+def assert_step_equals_full(model, inputs, data_samples, atol=1e-6,
+                            train_bn=False):
     """The exactness contract of docs/method.md.
 
-    ``model`` must be float64, with ``k = m * n`` and ``I = 1``. One PatchGD
-    ``train_step`` (real ``OptimWrapper``, SGD with lr=1, so the update is
-    minus the gradient) must give the loss and every parameter gradient of
-    the full computation ``model.loss`` over all patches with gradients.
+    ``model`` must be float64, with ``k = m * n`` and ``I = 1`` (or
+    ``gradient='full'``). One PatchGD ``train_step`` (real ``OptimWrapper``,
+    SGD with lr=1, so the update is minus the gradient) must give the loss
+    and every parameter gradient of the full computation ``model.loss``
+    over all patches with gradients. BatchNorm is in eval mode, or with
+    ``train_bn`` in train mode, where the running statistics the step
+    leaves must equal those of the full computation too.
     """
     from mmengine.model import BaseDataPreprocessor
     from mmengine.optim import OptimWrapper
 
     model.data_preprocessor = BaseDataPreprocessor()  # keep float64
-    freeze_batchnorm(model)
+    if train_bn:
+        model.train()
+    else:
+        freeze_batchnorm(model)
     ref = copy.deepcopy(model)
     losses = ref.loss(inputs, copy.deepcopy(data_samples))
     ref_loss, _ = ref.parse_losses(losses)
@@ -96,4 +103,13 @@ def assert_step_equals_full(model, inputs, data_samples, atol=1e-6):
         checked += int(ref_grads[n].abs().sum() > 0)
     # a contract that compares zeros proves nothing
     assert checked > 0.8 * len(before), f'only {checked} params have gradients'
+    if train_bn:
+        ref_buffers = dict(ref.named_buffers())
+        stats = 0
+        for n, b in model.named_buffers():
+            if n.endswith(('running_mean', 'running_var')):
+                torch.testing.assert_close(b, ref_buffers[n], atol=atol,
+                                           rtol=1e-6, msg=lambda m: f'{n}: {m}')
+                stats += 1
+        assert stats > 0, 'no BatchNorm statistics compared'
     return float(ref_loss)

@@ -578,6 +578,24 @@ def test_nan_loss_stops_with_step_iteration_and_inputs(seg_scope):
     assert int(model.patchgd_step) == 0
 
 
+def test_nan_loss_stops_full_gradient_step(seg_scope):
+    """The same stop in gradient='full': before θ2's backward, so neither
+    the weights nor θ1's BatchNorm statistics (moved by the fill in
+    bn_mode='train') keep anything of the step."""
+    model = build_seg(unet_cfg(patch_cfg=dict(patch_size=32, gradient='full',
+                                              fill_chunk=2)))
+    x = torch.randint(0, 255, (3, 64, 96)).float()
+    x[:, 5:9, 40:44] = float('nan')
+    samples = samples_for([(64, 96)], (64, 96))
+    samples[0].set_metainfo(dict(img_path='data/bad_001.png'))
+    buffers = {n: b.clone() for n, b in model.named_buffers()}
+    msg = nan_step(model, x, samples)
+    assert 'non-finite loss at training step 0, inner iteration 0' in msg
+    assert "inputs: ['data/bad_001.png']" in msg
+    for n, b in model.named_buffers():
+        assert torch.equal(b, buffers[n]), n
+
+
 def test_inf_loss_stops_detector(det_scope):
     model = build_det(one_patch_fcos_cfg())
     x = torch.full((3, 128, 128), float('inf'))

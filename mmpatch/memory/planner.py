@@ -1,24 +1,30 @@
-"""The memory-budget planner: choose k and ``fill_chunk`` from measurements.
+"""The memory-budget planner: choose k and the chunk sizes from measurements.
 
-Peak memory of a PatchGD step is ``max(fill, inner iteration)``. The fill
-grows with ``fill_chunk`` (no-grad activations of that many patches), the
-inner iteration with k (activations kept for backward), and both share the
-fixed part: weights, gradients, optimizer state, Z and θ2 over Z. The
-planner runs short trial steps on the real model, optimizer and batch, then
-restores every piece of state they touched:
+Peak memory of a sampled PatchGD step is ``max(fill, inner iteration)``.
+The fill grows with ``fill_chunk`` (no-grad activations of that many
+patches), the inner iteration with k (activations kept for backward), and
+both share the fixed part: weights, gradients, optimizer state, Z and θ2
+over Z. The planner runs short trial steps on the real model, optimizer and
+batch, then restores every piece of state they touched:
 
 * ``P(1, 1)``: one patch, one-patch fill chunks: the fixed part + one patch;
 * ``P(2, 1)``: the extra cost of one more patch with gradients (a);
 * ``P(1, c)``: the extra cost of ``c - 1`` more patches in a fill chunk (b).
 
-Optimizer state that the first real step creates (momentum, Adam's
-moments) is live during every later step; its size, read after a trial, is
-added to the base.
-
 It then predicts ``P(k, c) = P(1, 1) + a (k - 1) + b (c - 1)``, an upper
 bound of ``max(fill, inner)`` when both grow linearly, and picks the largest
 ``c <= fill_chunk`` and then the largest k that fit under ``budget * (1 -
 margin)``.
+
+A full-gradient step (``gradient='full'``) has every cell in its one
+iteration; what grows is the chunk, of the fill and of the chunked backward
+alike (one size for both, so that BatchNorm in train mode sees the same
+chunks in both passes): ``P(c) = P(1) + b (c - 1)`` from ``P(1)`` and
+``P(fill_chunk)``, and the largest ``c`` that fits is chosen.
+
+Optimizer state that the first real step creates (momentum, Adam's
+moments) is live during every later step; its size, read after a trial, is
+added to the base.
 """
 import copy
 import logging
@@ -45,8 +51,19 @@ class MemoryPlan:
     num_cells: int
     #: cells over the whole batch the plan was measured on
     batch_cells: int = 0
+    #: the chunked backward's chunk (``'full'``), None otherwise
+    backward_chunk: Optional[int] = None
 
     def summary(self) -> str:
+        if self.backward_chunk is not None:
+            return (f'memory plan (full gradient): every one of '
+                    f'{self.num_cells} cells, chunks of {self.fill_chunk} '
+                    f'patches in the fill and the backward; predicted peak '
+                    f'{format_bytes(self.predicted_peak)} within the budget '
+                    f'of {format_bytes(self.budget)} (one-patch chunks '
+                    f'{format_bytes(self.base_peak)}, +'
+                    f'{format_bytes(self.per_fill_patch)} a patch in a '
+                    'chunk)')
         return (f'memory plan: k={self.patches_per_iter} of '
                 f'{self.num_cells} cells, fill_chunk={self.fill_chunk}; '
                 f'predicted peak {format_bytes(self.predicted_peak)} within '
@@ -54,6 +71,17 @@ class MemoryPlan:
                 f'step {format_bytes(self.base_peak)}, +'
                 f'{format_bytes(self.per_patch)} a patch with gradients, +'
                 f'{format_bytes(self.per_fill_patch)} a fill patch)')
+
+    def step_plan_fields(self, fixed_k: bool = False) -> Dict[str, Any]:
+        """What the plan decides of a :class:`~mmpatch.patchgd.StepPlan`:
+        ``patches_per_iter`` (unless ``patch_cfg`` fixes k, or every cell is
+        used), ``fill_chunk`` and ``backward_chunk``."""
+        full = self.backward_chunk is not None
+        return dict(
+            patches_per_iter=None if fixed_k or full else
+            self.patches_per_iter,
+            fill_chunk=self.fill_chunk,
+            backward_chunk=self.backward_chunk)
 
 
 class BudgetError(RuntimeError):
@@ -65,19 +93,24 @@ class Trial:
 
     Attributes:
         k (int): patches per image with gradients in its one inner
-            iteration.
+            iteration (every cell with ``gradient='full'``).
         fill_chunk (int): patches per forward of its fill.
+        backward_chunk (int, optional): patches per chunk of its chunked
+            backward (``'full'``), or None.
     """
 
     def __init__(self, run: Callable[['Trial'], None], k: int,
-                 fill_chunk: int) -> None:
-        self._run, self.k, self.fill_chunk = run, k, fill_chunk
+                 fill_chunk: int, backward_chunk: Optional[int] = None
+                 ) -> None:
+        self._run, self.k = run, k
+        self.fill_chunk, self.backward_chunk = fill_chunk, backward_chunk
 
     def __call__(self) -> None:
         self._run(self)
 
     def __repr__(self) -> str:
-        return f'Trial(k={self.k}, fill_chunk={self.fill_chunk})'
+        return (f'Trial(k={self.k}, fill_chunk={self.fill_chunk}, '
+                f'backward_chunk={self.backward_chunk})')
 
 
 def plan_memory(model: nn.Module,
@@ -88,13 +121,13 @@ def plan_memory(model: nn.Module,
                 margin: float = 0.05,
                 logger: logging.Logger = None,
                 fixed_k: Optional[int] = None) -> MemoryPlan:
-    """Measure trial steps and choose k and ``fill_chunk`` under ``budget``.
+    """Measure trial steps and choose k and the chunks under ``budget``.
 
     The trials run :class:`~mmpatch.patchgd.step.TrainStep` with one inner
-    iteration and their own k and fill chunk; they change neither the
-    model's ``patch_cfg`` nor its step plan, and every piece of state they
-    touch (weights, optimizer, gradients, BatchNorm statistics, the step
-    counter) is restored afterwards.
+    iteration and their own k and chunks; they change neither the model's
+    ``patch_cfg`` nor its step plan, and every piece of state they touch
+    (weights, optimizer, gradients, BatchNorm statistics, the step counter)
+    is restored afterwards.
 
     Args:
         model (nn.Module): a :class:`PatchGDMixin` model (unwrapped).
@@ -108,25 +141,25 @@ def plan_memory(model: nn.Module,
             chunk is chosen, and the plan fails if this k does not fit.
 
     Raises:
-        BudgetError: when one patch with one-patch fill chunks does not fit,
-            or ``fixed_k`` does not.
+        BudgetError: when one patch with one-patch chunks does not fit, or
+            ``fixed_k`` does not.
     """
     from mmpatch.patchgd.plan import StepPlan
     from mmpatch.patchgd.step import TrainStep
     cfg = model.patch_cfg
     saved = _save_state(model, optim_wrapper)
-    # the grid of this batch
     data = model.data_preprocessor(copy.deepcopy(data_batch), True)
     grid = model.make_grid(data['inputs'], data['data_samples'])
     cells = grid.num_cells
     max_chunk = max(1, min(cfg.fill_chunk, cells * grid.batch_size))
-
     state_before = tensor_bytes(optim_wrapper.optimizer)
     state_after = [state_before]
     trial_cfg = replace(cfg, inner_iters=1, accumulate=1)
 
     def step(trial: Trial) -> None:
-        plan = StepPlan(patches_per_iter=trial.k, fill_chunk=trial.fill_chunk)
+        plan = StepPlan(
+            patches_per_iter=None if cfg.full_gradient else trial.k,
+            fill_chunk=trial.fill_chunk, backward_chunk=trial.backward_chunk)
         TrainStep(model, optim_wrapper, cfg=trial_cfg,
                   plan=plan).run(copy.deepcopy(data_batch))
         # optimizer state (momentum, Adam's moments) appears at the first
@@ -135,43 +168,67 @@ def plan_memory(model: nn.Module,
         state_after[0] = max(state_after[0],
                              tensor_bytes(optim_wrapper.optimizer))
 
-    def trial(k: int, chunk: int) -> int:
+    def trial(k: int, chunk: int, backward: Optional[int] = None) -> int:
         try:
-            return measure(Trial(step, k, chunk))
+            return measure(Trial(step, k, chunk, backward))
         finally:
             _load_state(model, optim_wrapper, saved)
 
+    def per_extra(peak: int, base: int, extra: int) -> int:
+        return max(0, peak - base) // extra if extra > 0 else 0
+
     try:
-        base = trial(1, 1)
-        per_patch = max(0, trial(2, 1) - base) if cells > 1 else 0
-        per_fill = (
-            max(0, (trial(1, max_chunk) - base)) // (max_chunk - 1)
-            if max_chunk > 1 else 0)
+        if cfg.full_gradient:
+            base = trial(cells, 1, 1)
+            per_patch = 0
+            per_fill = per_extra(trial(cells, max_chunk, max_chunk)
+                                 if max_chunk > 1 else base, base,
+                                 max_chunk - 1)
+        else:
+            base = trial(1, 1)
+            per_patch = per_extra(trial(2, 1) if cells > 1 else base, base, 1)
+            per_fill = per_extra(trial(1, max_chunk) if max_chunk > 1 else
+                                 base, base, max_chunk - 1)
     finally:
         _load_state(model, optim_wrapper, saved)
-
     base += max(0, state_after[0] - state_before)
     usable = int(budget * (1 - margin))
     if base > usable:
         raise BudgetError(
             f'memory_budget={format_bytes(budget)} is too small: one '
             f'training step with a single {cfg.patch_size[0]}x'
-            f'{cfg.patch_size[1]} patch per iteration already needs '
+            f'{cfg.patch_size[1]} patch per forward already needs '
             f'{format_bytes(base)} (measured, {cells} cells per image, batch '
             f'of {grid.batch_size}, {int(margin * 100)}% margin). Raise the '
             'budget, or lower: patch_cfg.patch_size, latent_channels (the '
             'size of Z), the batch size, or the image size.')
+    plan = _choose(cfg.full_gradient, budget, usable, base, per_patch,
+                   per_fill, cells, max_chunk, fixed_k, margin)
+    plan.batch_cells = cells * grid.batch_size
+    if logger is not None:
+        logger.info(plan.summary())
+    return plan
+
+
+def _choose(full: bool, budget: int, usable: int, base: int, per_patch: int,
+            per_fill: int, cells: int, max_chunk: int,
+            fixed_k: Optional[int], margin: float) -> MemoryPlan:
+    """The largest chunk, then the largest k, whose predicted peak fits."""
+
     def predict(k: int, chunk: int) -> int:
         return base + per_patch * (k - 1) + per_fill * (chunk - 1)
 
-    chunk = max_chunk
     least_k = 1 if fixed_k is None else min(fixed_k, cells)
+    chunk = max_chunk
     while chunk > 1 and predict(least_k, chunk) > usable:
         chunk -= 1
-    room = usable - predict(1, chunk)
-    k = 1 + (room // per_patch if per_patch else cells)
-    k = int(max(1, min(k, cells)))
-    if fixed_k is not None:
+    if full:
+        k = cells
+    else:
+        room = usable - predict(1, chunk)
+        k = int(max(1, min(1 + (room // per_patch if per_patch else cells),
+                           cells)))
+    if fixed_k is not None and not full:
         if predict(least_k, chunk) > usable:
             raise BudgetError(
                 f'patch_cfg.patches_per_iter={fixed_k} does not fit '
@@ -182,19 +239,16 @@ def plan_memory(model: nn.Module,
                 f'at most {k} patches fit. Lower patches_per_iter, use '
                 "patches_per_iter='auto', or raise the budget.")
         k = least_k
-    plan = MemoryPlan(
+    return MemoryPlan(
         budget=budget,
         patches_per_iter=k,
         fill_chunk=chunk,
-        predicted_peak=predict(k, chunk),
+        predicted_peak=predict(1 if full else k, chunk),
         base_peak=base,
         per_patch=per_patch,
         per_fill_patch=per_fill,
         num_cells=cells,
-        batch_cells=cells * grid.batch_size)
-    if logger is not None:
-        logger.info(plan.summary())
-    return plan
+        backward_chunk=chunk if full else None)
 
 
 def _save_state(model: nn.Module, optim_wrapper) -> Dict[str, Any]:

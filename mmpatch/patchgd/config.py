@@ -8,6 +8,11 @@ from .sampler import SAMPLING_MODES
 
 BN_MODES = ('eval', 'train')
 GLOBAL_GRAD_MODES = ('every', 'once', 'none')
+GRADIENT_MODES = ('sampled', 'full')
+#: per gradient mode, the defaults of the options left at None
+MODE_DEFAULTS = dict(
+    sampled=dict(inner_iters=4, sample_fraction=0.25, bn_mode='eval'),
+    full=dict(inner_iters=1, sample_fraction=1.0, bn_mode='train'))
 
 
 @dataclass(frozen=True)
@@ -21,10 +26,26 @@ class PatchGDConfig:
     :class:`~mmpatch.patchgd.plan.StepPlan`.
 
     Attributes:
+        gradient: how θ1 gets its gradient. ``'sampled'`` (PatchGD, the
+            paper's algorithm): each inner iteration re-encodes k sampled
+            cells with gradients. ``'full'``: one inner iteration over every
+            cell; θ2's backward gives dL/dZ, and the cells are re-encoded
+            ``backward_chunk`` at a time and back-propagated with their
+            slice of it: the exact gradient of the full computation, with
+            memory that does not grow with k (docs/method.md).
+        backward_chunk: patches re-encoded with gradients at a time, their
+            gradient taken from dL/dZ. ``'full'``: defaults to the fill
+            chunk. ``'sampled'``: None re-encodes the k sampled cells of all
+            images in one pass with gradients (as PatchGD does); a number
+            encodes them first without gradients, runs θ2, then re-encodes
+            them in chunks (less memory; the same numbers unless θ1 has
+            BatchNorm in train mode, whose statistics become per chunk).
         patch_size: p, pixels, int or ``(h, w)``.
         global_size: size the global patch is resized to; ``None`` = p.
-        inner_iters: I, inner iterations per training step.
-        sample_fraction: k as a fraction of the ``m * n`` grid cells.
+        inner_iters: I, inner iterations per training step (``'sampled'``:
+            4 by default; ``'full'``: 1, the only value).
+        sample_fraction: k as a fraction of the ``m * n`` grid cells
+            (``'sampled'``: 0.25 by default; ``'full'``: 1, every cell).
         patches_per_iter: k as a count (overrides ``sample_fraction``), or
             ``'auto'``: the largest k that fits ``memory_budget``.
         sampling: ``'disjoint'`` or ``'random'`` (see :class:`PatchSampler`).
@@ -32,8 +53,14 @@ class PatchGDConfig:
         keep_updates: keep the re-encoded patches in Z between inner
             iterations (PatchGD) instead of resetting Z to the fill.
         fill_chunk: patches per no-grad forward of θ1 in the fill.
-        bn_mode: BatchNorm during the fill: ``'eval'`` (running statistics
-            are used and not updated) or ``'train'``.
+        bn_mode: θ1's BatchNorm. ``'sampled'`` (default ``'eval'``): its
+            mode during the fill, ``'eval'`` (running statistics, not
+            updated) or ``'train'``; the sampled cells always see the
+            model's mode. ``'full'`` (default ``'train'``): its mode in the
+            whole step, both passes over the cells and the global patch;
+            ``'train'`` uses each chunk's batch statistics (the same chunks
+            in both passes) and updates the running statistics once per
+            patch, in the fill; ``'eval'`` freezes them (``norm_eval``).
         global_grad: the global patch's θ1 pass: ``'every'`` inner iteration
             with gradients, ``'once'`` per optimizer step with gradients, or
             ``'none'`` (no gradients through the global patch).
@@ -48,16 +75,18 @@ class PatchGDConfig:
         check_finite: stop with a clear error on a NaN/inf loss before it
             reaches the weights.
     """
+    gradient: str = 'sampled'
+    backward_chunk: Optional[int] = None
     patch_size: Tuple[int, int] = (256, 256)
     global_size: Optional[Tuple[int, int]] = None
-    inner_iters: int = 4
-    sample_fraction: float = 0.25
+    inner_iters: Optional[int] = None
+    sample_fraction: Optional[float] = None
     patches_per_iter: Optional[Union[int, str]] = None
     sampling: str = 'disjoint'
     accumulate: Optional[int] = None
     keep_updates: bool = True
     fill_chunk: int = 16
-    bn_mode: str = 'eval'
+    bn_mode: Optional[str] = None
     global_grad: str = 'every'
     with_cp: bool = False
     memory_budget: Optional[Union[str, int, float]] = None
@@ -82,10 +111,43 @@ class PatchGDConfig:
              to_2tuple(self.patch_size, 'patch_cfg.patch_size'))
         set_(self, 'global_size', self.patch_size if self.global_size is None
              else to_2tuple(self.global_size, 'patch_cfg.global_size'))
+        if self.gradient not in GRADIENT_MODES:
+            raise ValueError(f'patch_cfg.gradient must be one of '
+                             f'{GRADIENT_MODES}, got {self.gradient!r}')
+        if self.full_gradient:
+            self._check_full()
+        for key, value in MODE_DEFAULTS[self.gradient].items():
+            if getattr(self, key) is None:
+                set_(self, key, value)
         _check_int(self.inner_iters, 'inner_iters', 1)
         if self.accumulate is None:
             set_(self, 'accumulate', self.inner_iters)
         self._validate()
+
+    @property
+    def full_gradient(self) -> bool:
+        """Whether the step back-propagates every cell (``gradient='full'``).
+        """
+        return self.gradient == 'full'
+
+    def _check_full(self) -> None:
+        """``gradient='full'`` is one inner iteration over every cell:
+        refuse options that say otherwise."""
+        clashes = dict(inner_iters=1, sample_fraction=1.0, accumulate=1)
+        for key, need in clashes.items():
+            value = getattr(self, key)
+            if value is not None and value != need:
+                raise ValueError(
+                    f"patch_cfg.gradient='full' back-propagates every cell in "
+                    f'one inner iteration, but patch_cfg.{key}={value!r}; '
+                    f'remove {key} (or set it to {need}), or use '
+                    "gradient='sampled'")
+        if self.patches_per_iter is not None:
+            raise ValueError(
+                "patch_cfg.gradient='full' re-encodes every cell, so "
+                f'patch_cfg.patches_per_iter={self.patches_per_iter!r} has no '
+                'meaning: remove it (a memory_budget chooses the chunk sizes '
+                "instead), or use gradient='sampled'")
 
     def _validate(self) -> None:
         if not (isinstance(self.sample_fraction, (int, float))
@@ -111,6 +173,8 @@ class PatchGDConfig:
                 f'{self.inner_iters}: the optimizer steps at least once per '
                 'training step; lower accumulate or raise inner_iters')
         _check_int(self.fill_chunk, 'fill_chunk', 1)
+        if self.backward_chunk is not None:
+            _check_int(self.backward_chunk, 'backward_chunk', 1)
         if self.bn_mode not in BN_MODES:
             raise ValueError(f'patch_cfg.bn_mode must be one of {BN_MODES}, '
                              f'got {self.bn_mode!r}')

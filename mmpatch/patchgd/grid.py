@@ -43,6 +43,15 @@ class CellIndex(NamedTuple):
     def __len__(self) -> int:
         return self.cells.numel()
 
+    def slice(self, start: int, stop: int) -> 'CellIndex':
+        """Pairs ``start .. stop - 1`` of this index."""
+        return CellIndex(self.images[start:stop], self.cells[start:stop])
+
+    def chunks(self, size: int) -> List['CellIndex']:
+        """This index in consecutive pieces of ``size`` pairs (the last one
+        shorter): the same partition the fill uses for the same size."""
+        return [self.slice(s, s + size) for s in range(0, len(self), size)]
+
 
 def to_2tuple(value: Union[int, Sequence[int]], name: str) -> Size2d:
     """Return ``(h, w)`` from an int or a pair, with a clear error otherwise."""

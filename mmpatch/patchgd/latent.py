@@ -120,6 +120,36 @@ class LatentBuffer:
             for level, old in zip(self.maps, previous):
                 self.grid.put(level.detach(), index, old)
 
+    def write_(self, index: CellIndex,
+               feats: Sequence[Tensor]) -> List[Tensor]:
+        """Write per-patch maps into Z's storage at ``index``, outside
+        autograd; returns per level the values they replaced.
+
+        Args:
+            index (CellIndex): ``N`` (image, cell) pairs.
+            feats (list[Tensor]): per level ``(N, C_l, fh_l, fw_l)``.
+        """
+        previous = []
+        with torch.no_grad():
+            for level, f in zip(self.maps, feats):
+                previous.append(self.grid.take(level.detach(), index))
+                self.grid.put(level.detach(), index, f)
+        return previous
+
+    def leaves(self) -> 'LatentBuffer':
+        """Z as leaf tensors that require grad, sharing Z's storage: a
+        backward through θ2 leaves dL/dZ in each map's ``.grad``."""
+        return LatentBuffer(
+            self.grid, [m.detach().requires_grad_() for m in self.maps])
+
+    def grads(self, index: CellIndex) -> List[Tensor]:
+        """The ``(N, C_l, fh_l, fw_l)`` slices of dL/dZ at ``index`` (after
+        a backward through :meth:`leaves`; zeros where none reached)."""
+        return [
+            self.grid.take(m.grad, index) if m.grad is not None else
+            self.grid.take(torch.zeros_like(m), index) for m in self.maps
+        ]
+
     def detach(self) -> 'LatentBuffer':
         """Z without autograd history (keeps the patch updates)."""
         return LatentBuffer(self.grid, [m.detach() for m in self.maps])

@@ -47,3 +47,33 @@ def restore_norm_state(model: nn.Module, state: Dict[str, Tensor]) -> None:
     buffers = dict(model.named_buffers())
     for name, value in state.items():
         buffers[name].copy_(value)
+
+
+@contextmanager
+def frozen_running_stats(modules: Iterable[nn.Module]) -> Iterator[None]:
+    """BatchNorm layers of ``modules`` in train mode keep using batch
+    statistics but leave their running statistics as they are.
+
+    A second pass over patches that a first pass already counted (the
+    chunked backward re-encodes what the fill or a no-grad pass encoded)
+    must not move the running statistics again. The momentum is set to 0
+    (running values are then rewritten unchanged, inside the op, so no
+    tensor saved for backward is touched afterwards) and the batch counter
+    is put back.
+    """
+    layers = [m for m in batch_norms(modules)
+              if m.training and m.track_running_stats]
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in layers]
+    for m in layers:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, count) in zip(layers, saved):
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(count)
+
+
+def has_train_batch_norm(modules: Iterable[nn.Module]) -> bool:
+    """Whether any BatchNorm layer of ``modules`` uses batch statistics."""
+    return any(m.training for m in batch_norms(modules))

@@ -24,6 +24,8 @@ class StepPlan:
             ``patch_cfg``'s (and is an error with ``patches_per_iter='auto'``).
         fill_chunk: patches per no-grad forward in the fill; None keeps
             ``patch_cfg.fill_chunk``.
+        backward_chunk: patches re-encoded with gradients at a time; None
+            keeps ``patch_cfg.backward_chunk``.
         cache: the host cache of each sample's Z between visits
             (:class:`~mmpatch.engine.hooks.LatentCacheHook` provides it).
         planned_cells: the most grid cells (over the batch) the memory plan
@@ -32,11 +34,13 @@ class StepPlan:
     """
     patches_per_iter: Optional[int] = None
     fill_chunk: Optional[int] = None
+    backward_chunk: Optional[int] = None
     cache: Optional[HostLatentCache] = None
     planned_cells: Optional[int] = None
 
     def __post_init__(self) -> None:
-        for key in ('patches_per_iter', 'fill_chunk', 'planned_cells'):
+        for key in ('patches_per_iter', 'fill_chunk', 'backward_chunk',
+                    'planned_cells'):
             value = getattr(self, key)
             if value is not None and not (isinstance(value, int)
                                           and value >= 1):
@@ -46,6 +50,15 @@ class StepPlan:
     def fill_chunk_for(self, cfg: PatchGDConfig) -> int:
         """The fill chunk a step uses."""
         return self.fill_chunk or cfg.fill_chunk
+
+    def backward_chunk_for(self, cfg: PatchGDConfig) -> Optional[int]:
+        """The backward chunk a step uses: None re-encodes the sampled cells
+        in one pass (``'sampled'`` only); ``'full'`` defaults to the fill
+        chunk."""
+        chunk = self.backward_chunk or cfg.backward_chunk
+        if chunk is None and cfg.full_gradient:
+            return self.fill_chunk_for(cfg)
+        return chunk
 
     def patches_for(self, cfg: PatchGDConfig, num_cells: int,
                     image_shape: Tuple[int, int]) -> int:
@@ -63,6 +76,9 @@ class StepStats:
         latent_bytes: bytes of Z (all levels).
         patches_per_iter: k, cells per image re-encoded per inner iteration.
         grid: ``(m, n)`` rows and columns of the patch grid.
+        gradient: ``patch_cfg.gradient``.
+        backward_chunk: patches per chunked re-encoding with gradients, or
+            None (one pass).
         cache_hit: whether Z came from the latent cache instead of a fill.
     """
     fill_s: float
@@ -71,6 +87,8 @@ class StepStats:
     patches_per_iter: int
     grid: Tuple[int, int]
     cache_hit: bool = False
+    gradient: str = 'sampled'
+    backward_chunk: Optional[int] = None
 
     @property
     def latent_mb(self) -> float:

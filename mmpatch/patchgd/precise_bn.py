@@ -1,9 +1,10 @@
 """Precise BN for PatchGD: θ1's running statistics recomputed from the
 training data with the current weights (docs/method.md, "Precise BN")."""
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, List
 
 import torch
 
+from .grid import CellIndex, PatchGrid
 from .norm import batch_norms
 
 if TYPE_CHECKING:
@@ -16,16 +17,18 @@ def recalibrate_norm_stats(model: 'PatchGDMixin',
     from ``batches``; returns the number of layers updated.
 
     Training moves the running statistics at every train-mode forward: a
-    PatchGD step makes 2I of them (I batches of k sampled patches, I global
-    patches), each from a fraction of an image, so with the usual momentum
-    of 0.1 the statistics follow the last image or two, and evaluation can
-    swing from one checkpoint to the next. Here each batch (as the
-    dataloader collates it) is preprocessed and θ1 runs, without gradients
-    and in the training proportions, on every cell in groups of k per
-    image, each group followed by the global patch; the running statistics
-    become the plain average over all these forwards (PyTorch's
-    ``momentum=None``). θ2's layers and the modules' train/eval modes are
-    left as they are.
+    sampled PatchGD step makes 2I of them (I batches of k sampled patches, I
+    global patches), a full-gradient step one per fill chunk and one for
+    the global patch, each from a fraction of an image, so with the usual
+    momentum of 0.1 the statistics follow the last image or two, and
+    evaluation can swing from one checkpoint to the next. Here each batch
+    (as the dataloader collates it) is preprocessed and θ1 runs, without
+    gradients and in the training proportions, on every cell: in groups of
+    k per image, each group followed by the global patch (``'sampled'``),
+    or in the fill's chunks followed by one global patch (``'full'``); the
+    running statistics become the plain average over all these forwards
+    (PyTorch's ``momentum=None``). θ2's layers and the modules' train/eval
+    modes are left as they are.
 
     Args:
         model (PatchGDMixin): the model, unwrapped.
@@ -48,17 +51,31 @@ def recalibrate_norm_stats(model: 'PatchGDMixin',
                 grid = model.make_grid(inputs, data['data_samples'])
                 x = grid.pad(inputs)
                 image = model.global_image(inputs, grid)
-                k = model.step_plan.patches_for(model.patch_cfg,
-                                                grid.num_cells,
-                                                grid.batch_shape)
-                cells = grid.all_cells(x.device)
-                for start in range(0, grid.num_cells, k):
-                    model.encode_patches(
-                        grid.gather(x, grid.index(cells[:, start:start + k])))
-                    if image is not None:
+                full = model.patch_cfg.full_gradient
+                for part in _training_groups(model, grid, x.device):
+                    model.encode_patches(grid.gather(x, part))
+                    if not full and image is not None:
                         model.encode_global(image)
+                if full and image is not None:
+                    model.encode_global(image)
     finally:
         for m, (momentum, training) in zip(layers, saved):
             m.momentum = momentum
             m.train(training)
     return len(layers)
+
+
+def _training_groups(model: 'PatchGDMixin', grid: PatchGrid,
+                     device) -> List[CellIndex]:
+    """The groups of cells θ1 sees in one forward during training."""
+    cfg, plan = model.patch_cfg, model.step_plan
+    if cfg.full_gradient:
+        return CellIndex.span(0, grid.num_cells * grid.batch_size,
+                              grid.num_cells,
+                              device).chunks(plan.fill_chunk_for(cfg))
+    k = plan.patches_for(cfg, grid.num_cells, grid.batch_shape)
+    cells = grid.all_cells(device)
+    return [
+        grid.index(cells[:, start:start + k])
+        for start in range(0, grid.num_cells, k)
+    ]

@@ -6,15 +6,21 @@ clipping and parameter schedulers keep working)::
 
     prepare      preprocess the batch, lay the grid, resize the global patch
     fill         Z without gradients (or the latent cache's copy)
-    sample       the cell plan of each inner iteration
-    iterate      for each plan: encode the cells with gradients, scatter
-                 them into Z, θ2 and the loss, check it is finite, backward
+    sample       the cell plan of each inner iteration (``'full'``: one
+                 iteration over every cell)
+    iterate      for each plan: the cells' new features in Z, θ2 and the
+                 loss, check it is finite, backward; either in one pass
+                 (the cells encoded with gradients and scattered into Z) or
+                 chunked (:class:`~mmpatch.patchgd.chunked.ChunkedBackward`:
+                 Z as leaves, θ2's backward gives dL/dZ, the cells are
+                 re-encoded a chunk at a time and back-propagated with it)
     close        at the end of each accumulation window: the deferred global
                  backward, gradient sync (DDP), optimizer step, zero grad
     finish       store Z in the cache, count the step, record its figures
 """
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import (TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple,
                     Optional)
 
@@ -22,9 +28,11 @@ import torch
 from torch import Tensor
 
 from mmpatch.utils.optim_wrapper import accumulative_counts
-from .grid import PatchGrid
+from .chunked import ChunkedBackward
+from .grid import CellIndex, PatchGrid
 from .latent import LatentBuffer
-from .norm import norm_state, restore_norm_state
+from .norm import (eval_batch_norms, has_train_batch_norm, norm_state,
+                   restore_norm_state)
 from .config import PatchGDConfig
 from .plan import StepPlan, StepStats
 
@@ -176,39 +184,91 @@ class TrainStep:
         self.optim_wrapper.step()
         self.optim_wrapper.zero_grad()
 
+    def check_chunks(self, chunk: Optional[int]) -> None:
+        """``'full'`` with θ1's BatchNorm in train mode: both passes must
+        use the same chunks, or they compute different features."""
+        fill = self.plan.fill_chunk_for(self.cfg)
+        if (self.cfg.full_gradient and self.cfg.bn_mode == 'train'
+                and chunk != fill
+                and has_train_batch_norm(self.model.patch_encoder_modules())):
+            raise ValueError(
+                f"patch_cfg.gradient='full' with bn_mode='train' normalises "
+                'each chunk of patches by its own statistics, so the '
+                f'backward chunk ({chunk}) must equal the fill chunk ({fill}) '
+                'for both passes to compute the same features: set '
+                "backward_chunk equal to fill_chunk, or bn_mode='eval'")
+
+    def norm_mode(self):
+        """``'full'`` with ``bn_mode='eval'``: θ1's BatchNorm in eval mode
+        for the whole step (both passes and the global patch)."""
+        if self.cfg.full_gradient and self.cfg.bn_mode == 'eval':
+            return eval_batch_norms(self.model.patch_encoder_modules())
+        return nullcontext()
+
+    def iterate(self, j: int, batch: Batch, latent: LatentBuffer,
+                cells: Optional[Tensor], chunk: Optional[int],
+                branch: GlobalBranch, norms: Dict[str, Tensor],
+                window: int, cache_hit: bool) -> 'tuple[LatentBuffer, dict]':
+        """One inner iteration over ``cells`` (None: every cell, whose
+        features Z already holds); returns Z and the iteration's log."""
+        model, optim, grid = self.model, self.optim_wrapper, batch.grid
+        chunked = None
+        if chunk is not None:
+            index = (grid.index(cells) if cells is not None else CellIndex.span(
+                0, grid.num_cells * grid.batch_size, grid.num_cells,
+                batch.pixels.device))
+            chunked = ChunkedBackward(model, batch.pixels, index, chunk, optim)
+        with optim.optim_context(model):
+            if chunked is None:
+                current, replaced = self.encode_cells(batch, latent, cells)
+            else:
+                replaced = (chunked.encode(latent)
+                            if cells is not None and cells.numel() else [])
+                current = latent.leaves()
+            losses = model.loss_by_latent(current, branch.features(),
+                                          batch.samples)
+        loss, log_vars = model.parse_losses(losses)
+        self.check_finite(loss, log_vars, j, batch, norms)
+        optim.backward(loss / window)
+        if chunked is not None and (cells is None or cells.numel()):
+            chunked.backward(current, write_back=cells is None and cache_hit)
+        if ends_window(j, self.cfg.inner_iters, self.cfg.accumulate):
+            self.close_window(branch)
+        if self.cfg.keep_updates or cells is None:
+            return current.detach(), log_vars
+        latent.restore_(cells, replaced)  # the next starts from the fill's Z
+        return latent, log_vars
+
     # -------------------------------------------------------------------- run
     def run(self, data: Any) -> Dict[str, Tensor]:
         """The whole step; returns the inner iterations' mean log values."""
-        cfg, model, optim = self.cfg, self.model, self.optim_wrapper
+        cfg, model = self.cfg, self.model
         t0 = time.perf_counter()
         # a non-finite forward writes NaN into BatchNorm running statistics
         # before the loss can be checked: keep them to restore on failure
         norms = norm_state(model) if cfg.check_finite else {}
-        batch = self.prepare(data)
-        latent, cache_hit = self.fill(batch)
-        fill_s = time.perf_counter() - t0
-        grid = batch.grid
-        k = self.plan.patches_for(cfg, grid.num_cells, grid.batch_shape)
-        plans = self.sample(batch, k)
-        windows = window_lengths(cfg.inner_iters, cfg.accumulate)
-        branch = GlobalBranch(model, batch.image, cfg.global_grad)
-        sums: Dict[str, Tensor] = OrderedDict()
-        for j, cells in enumerate(plans):
-            with optim.optim_context(model):
-                current, replaced = self.encode_cells(batch, latent, cells)
-                losses = model.loss_by_latent(current, branch.features(),
-                                              batch.samples)
-            loss, log_vars = model.parse_losses(losses)
-            self.check_finite(loss, log_vars, j, batch, norms)
-            optim.backward(loss / windows[j])
-            for key, value in log_vars.items():
-                sums[key] = sums.get(key, 0) + value.detach()
-            if ends_window(j, cfg.inner_iters, cfg.accumulate):
-                self.close_window(branch)
-            if cfg.keep_updates:
-                latent = current.detach()
-            else:  # the next iteration starts from the fill's Z again
-                latent.restore_(cells, replaced)
+        chunk = self.plan.backward_chunk_for(cfg)
+        self.check_chunks(chunk)
+        with self.norm_mode():
+            batch = self.prepare(data)
+            latent, cache_hit = self.fill(batch)
+            fill_s = time.perf_counter() - t0
+            grid = batch.grid
+            if cfg.full_gradient:
+                k, plans = grid.num_cells, [None]
+            else:
+                k = self.plan.patches_for(cfg, grid.num_cells,
+                                          grid.batch_shape)
+                plans = self.sample(batch, k)
+            windows = window_lengths(cfg.inner_iters, cfg.accumulate)
+            branch = GlobalBranch(model, batch.image, cfg.global_grad)
+            sums: Dict[str, Tensor] = OrderedDict()
+            for j, cells in enumerate(plans):
+                latent, log_vars = self.iterate(j, batch, latent, cells, chunk,
+                                                branch, norms, windows[j],
+                                                cache_hit)
+                for key, value in log_vars.items():
+                    sums[key] = sums.get(key, 0) + value.detach()
         if self.plan.cache is not None:
             self.plan.cache.store(batch.samples, grid, latent.maps,
                                   not cache_hit)
@@ -216,7 +276,8 @@ class TrainStep:
         model.record_step(
             StepStats(fill_s=fill_s, step_s=time.perf_counter() - t0,
                       latent_bytes=latent.nbytes, patches_per_iter=k,
-                      grid=(grid.rows, grid.cols), cache_hit=cache_hit))
+                      grid=(grid.rows, grid.cols), cache_hit=cache_hit,
+                      gradient=cfg.gradient, backward_chunk=chunk))
         return OrderedDict(
             (key, value / len(plans)) for key, value in sums.items())
 

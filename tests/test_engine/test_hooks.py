@@ -145,6 +145,25 @@ def test_recalibrate_norm_stats_averages_every_forward(seg_scope):
     assert bn.momentum == 0.1 and not bn.training
 
 
+def test_recalibrate_norm_stats_full_gradient_proportions(seg_scope):
+    """With gradient='full' the training forwards are the fill's chunks and
+    one global patch per batch: 6 cells in chunks of 4 -> 2 + 1 forwards."""
+    from mmseg.registry import MODELS
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from tests.test_models.test_data_preprocessors import seg_batch
+    model = MODELS.build(unet_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', fill_chunk=4)))
+    bn = next(m for m in model.backbone.modules()
+              if isinstance(m, _BatchNorm))
+    sizes = []
+    handle = bn.register_forward_pre_hook(
+        lambda m, args: sizes.append(args[0].shape[0]))
+    model.recalibrate_norm_stats([seg_batch([(64, 96)])] * 2)
+    handle.remove()
+    assert sizes == [4, 2, 1] * 2
+
+
 def test_precise_bn_before_checkpoint_and_validation(seg_scope, tiny_data,
                                                      tmp_path):
     """precise_bn=dict(num_batches, interval) recalibrates every interval

@@ -92,3 +92,46 @@ def test_planner_counts_optimizer_state_of_the_first_step(seg_scope):
                        lambda fn: (fn(), 100 * MiB)[1])
     assert plan.base_peak >= 100 * MiB + 2 * weights * 0.9
     assert not optim.optimizer.state, 'the trials leave no state behind'
+
+
+def test_planner_full_gradient_chooses_one_chunk(seg_scope):
+    """gradient='full': every cell in the one iteration; the planner
+    measures one-patch chunks and fill_chunk-patch chunks (the fill and the
+    chunked backward alike) and picks the largest chunk that fits."""
+    model, batch, optim = _model_and_batch(patches_per_iter=None,
+                                           inner_iters=None,
+                                           gradient='full', fill_chunk=8)
+    seen = []
+
+    def measure(trial):
+        trial()
+        seen.append((trial.k, trial.fill_chunk, trial.backward_chunk))
+        return (100 + 3 * trial.fill_chunk) * MiB
+
+    budget = int((100 + 3 * 5) * MiB / 0.95) + 1
+    plan = plan_memory(model, batch, optim, budget, measure)
+    assert seen == [(8, 1, 1), (8, 8, 8)]
+    assert plan.per_fill_patch == 3 * MiB and plan.per_patch == 0
+    assert (plan.fill_chunk, plan.backward_chunk) == (5, 5)
+    assert plan.patches_per_iter == 8
+    assert plan.step_plan_fields() == dict(patches_per_iter=None,
+                                           fill_chunk=5, backward_chunk=5)
+
+
+def test_planned_full_gradient_step_stays_within_budget(seg_scope):
+    model, batch, optim = _model_and_batch(patches_per_iter=None,
+                                           inner_iters=None,
+                                           gradient='full', fill_chunk=8)
+
+    def measure(fn):
+        with MemoryMeter('cpu', track=[model, optim]) as meter:
+            fn()
+        return meter.peak_bytes
+
+    budget = measure(lambda: None) + 4 * MiB
+    plan = plan_memory(model, batch, optim, budget, measure)
+    assert 1 <= plan.fill_chunk <= 8
+    model.set_step_plan(StepPlan(**plan.step_plan_fields()))
+    peak = measure(lambda: model.train_step(copy.deepcopy(batch), optim))
+    assert peak <= budget, (peak, budget, plan.summary())
+    assert model.last_step_stats.backward_chunk == plan.fill_chunk

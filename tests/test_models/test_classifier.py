@@ -46,6 +46,20 @@ def test_exactness_step_equals_full(cls_scope, fusion):
     assert_step_equals_full(model, x, cls_samples([1, 3], shapes))
 
 
+@pytest.mark.parametrize('fusion', ['add', 'concat', None])
+def test_exactness_full_gradient(cls_scope, fusion):
+    """gradient='full': the 24 cells of two images on a 3x4 grid, pushed
+    back in chunks of 5 patches, equal the full computation."""
+    model = build(cls_cfg(global_fusion=fusion, patch_cfg=dict(
+        patch_size=32, gradient='full', backward_chunk=5,
+        fill_chunk=5))).double()
+    shapes = [(96, 128), (70, 100)]
+    x = torch.randn(2, 3, 96, 128, dtype=torch.float64)
+    x[1, :, 70:] = 0
+    x[1, :, :, 100:] = 0
+    assert_step_equals_full(model, x, cls_samples([1, 3], shapes))
+
+
 def test_one_checkpoint_two_input_sizes(cls_scope, tmp_path):
     """The grid CNN is not tied to one grid: 2x2 and 5x7 grids both run."""
     model = build(cls_cfg()).eval()

@@ -68,12 +68,17 @@ def det_samples(shapes, boxes, labels, batch_shape, dtype=torch.float32):
                                                      (True, True)])
 def test_exactness_step_equals_full_fcos(det_scope, towers_in_patch,
                                          with_cp):
-    """The exactness contract (docs/method.md) for FCOS: focal, IoU and centerness losses, float64;
-    also with the head's towers inside θ1 (per patch) and with θ1 under
-    activation checkpointing."""
+    """The exactness contract (docs/method.md) for FCOS: focal, IoU and
+    centerness losses, float64; also with the head's towers inside θ1 (per
+    patch) and with θ1 under activation checkpointing."""
     cfg = fcos_cfg(towers_in_patch=towers_in_patch)
     cfg['patch_cfg'] = dict(cfg['patch_cfg'], with_cp=with_cp)
-    model = build(cfg).double()
+    assert_step_equals_full(build(cfg).double(), *fcos_batch())
+
+
+def fcos_batch():
+    """Two images in a 256x384 batch (2x3 cells of 128 px): one non-square,
+    one smaller and padded, with boxes that cross patch borders."""
     shapes, batch_shape = [(256, 384), (200, 250)], (256, 384)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 3, *batch_shape, generator=g, dtype=torch.float64)
@@ -84,7 +89,23 @@ def test_exactness_step_equals_full_fcos(det_scope, towers_in_patch,
         shapes, [[[90., 80., 170., 190.], [300., 10., 360., 60.]],
                  [[20., 30., 120., 150.]]], [[0, 2], [1]], batch_shape,
         torch.float64)
-    assert_step_equals_full(model, x, samples)
+    return x, samples
+
+
+@pytest.mark.parametrize('towers_in_patch,with_cp', [(False, False),
+                                                     (True, False),
+                                                     (True, True)])
+def test_exactness_full_gradient_fcos(det_scope, towers_in_patch, with_cp):
+    """gradient='full' for FCOS, towers in θ1 or not: dL/dZ pushed back
+    through chunks of 5 of the 12 patches equals the full computation's
+    gradient (with_cp then applies to the global patch)."""
+    cfg = fcos_cfg(towers_in_patch=towers_in_patch)
+    cfg['patch_cfg'] = dict(patch_size=128, gradient='full', fill_chunk=4,
+                            backward_chunk=5, with_cp=with_cp)
+    model = build(cfg).double()
+    assert_step_equals_full(model, *fcos_batch())
+    assert model.last_step_stats.gradient == 'full'
+
 
 
 def test_conv_after_1x1_equals_two_convs():

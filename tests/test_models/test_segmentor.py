@@ -103,6 +103,39 @@ def test_exactness_step_equals_full(seg_scope, make_cfg, num_classes):
     assert loss > 0
 
 
+@pytest.mark.parametrize('make_cfg,num_classes', [(unet_cfg, 2),
+                                                  (deeplab_cfg, 3)],
+                         ids=['unet', 'deeplabv3'])
+def test_exactness_full_gradient(seg_scope, make_cfg, num_classes):
+    """gradient='full' (docs/method.md): every cell in one iteration, θ1's
+    gradient pushed from dL/dZ back through chunks of 2 patches (the batch
+    of two images has 12 cells) equals the full computation."""
+    model = build(make_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', backward_chunk=2,
+        fill_chunk=4))).double()
+    shapes, batch_shape = [(64, 80), (40, 50)], (64, 80)
+    loss = assert_step_equals_full(
+        model, batch(shapes, batch_shape),
+        samples_for(shapes, batch_shape, num_classes))
+    assert loss > 0
+    assert model.last_step_stats.backward_chunk == 2
+    assert model.last_step_stats.patches_per_iter == 6  # a 2x3 grid
+
+
+def test_exactness_full_gradient_train_bn(seg_scope):
+    """bn_mode='train' (the default of 'full'): the fill's chunks of 4
+    patches give the batch statistics, the backward re-encodes the same
+    chunks with the running statistics left alone, so the gradient and the
+    running statistics equal the full computation's (each patch counted
+    once)."""
+    model = build(unet_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', fill_chunk=4))).double()
+    shapes, batch_shape = [(64, 80), (40, 50)], (64, 80)
+    assert model.patch_cfg.bn_mode == 'train'
+    assert_step_equals_full(model, batch(shapes, batch_shape),
+                            samples_for(shapes, batch_shape), train_bn=True)
+
+
 def test_exactness_with_fusion_convs_and_add(seg_scope):
     model = build(unet_cfg(num_fusion_convs=1, global_fusion='add')).double()
     shapes = [(40, 72)]

@@ -28,6 +28,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -58,9 +59,7 @@ model = dict(
                  avg_non_ignore=True),
             dict(type='DiceLoss', loss_weight=1.0)]),
     test_cfg=dict(mode='whole'),
-    # 4x4 grid, 4 cells per inner iteration, cells drawn at random
-    patch_cfg=dict(patch_size=32, inner_iters=2, sample_fraction=0.25,
-                   sampling='random', fill_chunk=8),
+    patch_cfg=PATCH_CFG,
     latent_channels=3)
 model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')
 train_dataloader = dict(
@@ -148,14 +147,24 @@ def _assert_trees_close(a, b, where):
         assert a == b, (where, a, b)
 
 
-def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+#: 4x4 grid, 4 cells per inner iteration, cells drawn at random; or every
+#: cell with the chunked full-gradient backward
+PATCH_CFGS = dict(
+    sampled=dict(patch_size=32, inner_iters=2, sample_fraction=0.25,
+                 sampling='random', fill_chunk=8),
+    full=dict(patch_size=32, gradient='full', fill_chunk=8))
+
+
+@pytest.mark.parametrize('mode', ['sampled', 'full'])
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path, mode):
     from mmpatch.datasets import generate_ultradigits
     data = tmp_path / 'data'
     generate_ultradigits(str(data), canvas_size=128, num_train=6, num_val=1,
                          num_test=1, min_digit_size=12, max_digit_frac=0.5)
     cfg = tmp_path / 'tiny_unet_resume.py'
     cfg.write_text(textwrap.dedent(CONFIG).replace(
-        'DATA_ROOT', repr(str(data))).replace('MAX_ITERS', str(MAX_ITERS)))
+        'DATA_ROOT', repr(str(data))).replace('MAX_ITERS', str(MAX_ITERS))
+        .replace('PATCH_CFG', repr(PATCH_CFGS[mode])))
     full, killed = str(tmp_path / 'full'), str(tmp_path / 'killed')
 
     uninterrupted = _train(str(cfg), full)
