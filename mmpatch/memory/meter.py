@@ -14,7 +14,7 @@ of bytes held by live tensors while it runs, with one of the backends of
 Process RSS is never used. See ``docs/memory.md`` for what is and is not
 counted.
 """
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import torch
 
@@ -187,10 +187,11 @@ class MemoryMeter:
         self._baseline = self._backend.reset()
         self._peak = self._current = self._baseline
 
-    def _live(self) -> None:
-        """Refresh ``_peak`` / ``_current`` while running."""
+    def _results(self) -> Tuple[int, int]:
+        """``(peak, current)`` bytes, refreshed while running."""
         if self._running:
             self._peak, self._current = self._backend.read()
+        return self._peak, self._current
 
     # -- results -------------------------------------------------------------
     @property
@@ -201,30 +202,22 @@ class MemoryMeter:
     @property
     def peak_bytes(self) -> int:
         """int: Peak live bytes, ``baseline_bytes + peak_delta_bytes``."""
-        self._live()
-        return self._peak
+        return self._results()[0]
 
     @property
     def peak_delta_bytes(self) -> int:
         """int: Peak increase of live bytes over the baseline."""
-        self._live()
-        return self._peak - self._baseline
+        return self._results()[0] - self._baseline
 
     @property
     def current_bytes(self) -> int:
         """int: Live bytes at stop (or now, while running)."""
-        self._live()
-        return self._current
+        return self._results()[1]
 
     @property
     def peak_mb(self) -> float:
         """float: :attr:`peak_bytes` in MiB (2**20 bytes)."""
         return self.peak_bytes / MIB
-
-    @property
-    def peak_delta_mb(self) -> float:
-        """float: :attr:`peak_delta_bytes` in MiB (2**20 bytes)."""
-        return self.peak_delta_bytes / MIB
 
     # -- protocol ------------------------------------------------------------
     def __enter__(self) -> 'MemoryMeter':

@@ -85,7 +85,8 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
     """Image classification of whole high-resolution images
     (docs/method.md).
 
-    It takes the arguments of mmpretrain's ``ImageClassifier`` plus:
+    It takes the arguments of mmpretrain's ``ImageClassifier``
+    (``backbone``, ``neck``, ``head``, ...) plus those below and:
 
     * θ1 = the backbone + ``neck`` (``GlobalAveragePooling``) + an optional
       1x1 projection to ``latent_channels``: one d-vector per patch, so Z is
@@ -120,32 +121,19 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
         return out
 
     def __init__(self,
-                 backbone: dict,
-                 neck: Optional[dict] = None,
-                 head: Optional[dict] = None,
-                 pretrained: Optional[str] = None,
-                 train_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None,
                  patch_cfg: Optional[dict] = None,
                  latent_channels: Optional[int] = None,
                  global_fusion: Optional[str] = 'add',
-                 grid_head: Optional[dict] = None) -> None:
-        if neck is None:
-            neck = dict(type='GlobalAveragePooling')
-        if train_cfg and train_cfg.get('augments'):
-            raise ValueError(
-                'PatchGlobalClassifier does not support batch augments '
-                '(train_cfg.augments, e.g. Mixup/CutMix): they mix whole '
-                'images before patching; remove them from the config')
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            pretrained=pretrained,
-            train_cfg=train_cfg,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+                 grid_head: Optional[dict] = None,
+                 **kwargs) -> None:
+        if kwargs.get('neck') is None:
+            kwargs['neck'] = dict(type='GlobalAveragePooling')
+        self.refuse_host_option(
+            (kwargs.get('train_cfg') or {}).get('augments'),
+            'does not support batch augments (train_cfg.augments, e.g. '
+            'Mixup/CutMix): they mix whole images before patching; remove '
+            'them from the config')
+        super().__init__(**kwargs)
         self.init_patchgd(patch_cfg, global_fusion)
         width = self._backbone_width()
         self.latent_proj = nn.Conv2d(width, latent_channels,

@@ -80,8 +80,9 @@ def conv_after_1x1(x: Tensor, fuse: nn.Conv2d, conv: nn.Conv2d) -> Tensor:
 class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
     """Object detection on whole high-resolution images (docs/method.md).
 
-    It takes the arguments of mmdet's single-stage detectors (so an FCOS
-    config only changes ``type``) plus:
+    It takes the arguments of mmdet's single-stage detectors (``backbone``,
+    ``neck``, ``bbox_head``, ...: an FCOS config only changes ``type``) plus
+    those below and:
 
     * θ1 = backbone + FPN (+ a 1x1 reduction to ``latent_channels``), run on
       one patch; level ``l`` yields a ``(N, d, ph / s_l, pw / s_l)`` map.
@@ -131,25 +132,12 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
         return out
 
     def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 bbox_head: dict,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None,
                  patch_cfg: Optional[dict] = None,
                  latent_channels: Optional[int] = None,
                  global_fusion: Optional[str] = 'concat',
-                 towers_in_patch: bool = False) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            bbox_head=bbox_head,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+                 towers_in_patch: bool = False,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         self.init_patchgd(patch_cfg, global_fusion)
         strides = [
             s if isinstance(s, int) else s[0]

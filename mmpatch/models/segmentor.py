@@ -35,8 +35,9 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
     """Semantic segmentation of whole high-resolution images
     (docs/method.md).
 
-    It takes the arguments of mmseg's ``EncoderDecoder`` (so a stock mmseg
-    config only changes ``type``) plus:
+    It takes the arguments of mmseg's ``EncoderDecoder`` (``backbone``,
+    ``decode_head``, ``neck``, ...: a stock mmseg config only changes
+    ``type``) plus those below and:
 
     * θ1 = backbone (+ neck) + decode head, whose classifier ``conv_seg``
       becomes a 1x1 conv to ``latent_channels``; run on one patch it gives a
@@ -65,34 +66,17 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
     host_preprocessors = dict(PatchSegDataPreProcessor='SegDataPreProcessor')
 
     def __init__(self,
-                 backbone: dict,
-                 decode_head: dict,
-                 neck: Optional[dict] = None,
-                 auxiliary_head: Optional[dict] = None,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 pretrained: Optional[str] = None,
-                 init_cfg: Optional[dict] = None,
                  patch_cfg: Optional[dict] = None,
                  latent_channels: int = 8,
                  global_fusion: Optional[str] = 'concat',
                  num_fusion_convs: int = 0,
-                 fusion_channels: int = 32) -> None:
-        if auxiliary_head is not None:
-            raise ValueError(
-                'PatchGlobalSegmentor does not train an auxiliary head: its '
-                'features are per patch, not per image. Set '
-                'model.auxiliary_head=None in the config.')
-        super().__init__(
-            backbone=backbone,
-            decode_head=decode_head,
-            neck=neck,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor,
-            pretrained=pretrained,
-            init_cfg=init_cfg)
+                 fusion_channels: int = 32,
+                 **kwargs) -> None:
+        self.refuse_host_option(
+            kwargs.get('auxiliary_head'),
+            'does not train an auxiliary head: its features are per patch, '
+            'not per image. Set model.auxiliary_head=None in the config.')
+        super().__init__(**kwargs)
         self.init_patchgd(patch_cfg, global_fusion)
         head = self.decode_head
         head.conv_seg = nn.Conv2d(head.conv_seg.in_channels, latent_channels,

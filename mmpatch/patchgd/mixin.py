@@ -92,6 +92,13 @@ class PatchGDMixin:
         self._step_plan = StepPlan()
         self.last_step_stats: Optional[StepStats] = None
 
+    @classmethod
+    def refuse_host_option(cls, value: Any, why: str) -> None:
+        """Stop at build time when a host option this model cannot honour
+        is set (``value`` truthy); ``why`` names the option and the fix."""
+        if value:
+            raise ValueError(f'{cls.__name__} {why}')
+
     # --------------------------------------------------- task adapter's part
     def encode_patches(self, patches: Tensor) -> Sequence[Tensor]:
         """θ1: ``(N, C, ph, pw)`` -> per level ``(N, C_l, fh_l, fw_l)``."""

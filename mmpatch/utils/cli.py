@@ -225,18 +225,15 @@ def setup_show(cfg: Config, args: argparse.Namespace,
             'VisualizationHook must be included in default_hooks; refer to '
             f"usage \"visualization=dict(type='{hook_type}')\"")
     hook = cfg.default_hooks.visualization
-    if scope == 'mmdet':
+    if scope in ('mmdet', 'mmseg'):  # their test.py's trigger_visualization
         hook.draw = True
         if args.show:
             hook.show = True
             hook.wait_time = args.wait_time
+    if scope == 'mmdet':
         if args.show_dir:
             hook.test_out_dir = args.show_dir
     elif scope == 'mmseg':
-        hook.draw = True
-        if args.show:
-            hook.show = True
-            hook.wait_time = args.wait_time
         if args.show_dir:
             if cfg.get('visualizer', None) is None:
                 raise RuntimeError(
