@@ -2,7 +2,7 @@
 # COCO-format set of large images: whole-image training and evaluation at
 # 4096x4096. Set data_root, the classes (and model.bbox_head.num_classes)
 # and the annotation files of each split; see docs/datasets.md and
-# configs/fcos_patchgd_sodad.py for an example.
+# configs/det/fcos_patchgd_sodad.py for an example.
 _base_ = [
     './models/fcos_patchgd_r50.py',
     './datasets/coco_format_4096.py',
