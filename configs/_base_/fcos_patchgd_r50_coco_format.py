@@ -8,9 +8,5 @@ _base_ = [
     './datasets/coco_format_4096.py',
     './schedules/fcos_1x.py',
     'mmdet::_base_/default_runtime.py',
-]
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
+    './patchgd_runtime.py',
 ]

@@ -17,17 +17,13 @@
 _base_ = [
     '../_base_/models/mobilenetv2_patchgd.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
 ]
 model = dict(
     head=dict(num_classes=10, in_channels=256),
     patch_cfg=dict(patch_size=256, inner_iters=3, sample_fraction=0.25),
     latent_channels=256,
     global_fusion='add')
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
-]
 
 dataset_type = 'CustomDataset'
 data_root = 'data/ultramnist'

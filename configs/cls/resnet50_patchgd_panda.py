@@ -17,6 +17,7 @@ _base_ = [
     '../_base_/models/resnet50_patchgd.py',
     '../_base_/datasets/panda.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
 ]
 custom_imports = dict(
     imports=['mmpatch.models.classifier', 'mmpatch.evaluation.kappa'],
@@ -30,11 +31,6 @@ model = dict(
 # (a 4096² slide: 48 MiB held instead of 48 + 192; docs/memory.md); merged
 # with the dataset base's statistics, as mmpretrain merges it into the model
 data_preprocessor = dict(type='PatchClsDataPreprocessor')
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
-]
 
 # schedule: Adam 1e-3, 100 epochs, 2 linear warm-up epochs then cosine
 max_epochs = 100

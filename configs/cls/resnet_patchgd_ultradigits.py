@@ -25,6 +25,7 @@ _base_ = [
     '../_base_/models/resnet50_patchgd.py',
     '../_base_/datasets/ultradigits_cls.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
     '../_base_/schedules/cpu_short.py',
 ]
 pretrained = 'checkpoints/resnet18n_digits.pth'
@@ -42,11 +43,6 @@ model = dict(
     latent_channels=64,
     global_fusion='add',
     grid_head=dict(num_blocks=0))
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
-]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,

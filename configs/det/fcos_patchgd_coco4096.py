@@ -7,10 +7,6 @@ _base_ = [
     '../_base_/datasets/coco4096.py',
     '../_base_/schedules/fcos_1x.py',
     'mmdet::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
 ]
 model = dict(bbox_head=dict(num_classes=80))
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
-]

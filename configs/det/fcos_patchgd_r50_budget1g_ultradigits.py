@@ -1,10 +1,12 @@
 # FCOS-R50 PatchGD under a 1 GiB memory budget, on UltraDigits canvases
 # resized to 2048x2048 (a 4x4 grid of 512 px patches).
 #   python tools/train.py configs/det/fcos_patchgd_r50_budget1g_ultradigits.py
-# LatentBufferHook measures one patch and the fixed parts on the first batch,
-# picks the largest k (patches per inner iteration) and fill_chunk that fit
-# 1 GiB, logs the choice, and logs memory/peak_mb every iteration. A budget
-# below what k = 1 needs stops the run before training, e.g.
+# MemoryBudgetHook (of ../_base_/patchgd_runtime.py) plans on the largest
+# images of the training set before training: its trial steps pick the
+# largest k (patches per inner iteration) and fill_chunk that fit 1 GiB, and
+# it logs the choice; MemoryLoggerHook logs memory/peak_mb every iteration,
+# which MemoryBudgetHook holds to the budget. A budget below what k = 1
+# needs stops the run before training, e.g.
 #   ... --cfg-options model.patch_cfg.memory_budget=300M
 _base_ = '../_base_/fcos_patchgd_r50_coco_format.py'
 data_root = 'data/ultradigits/'
@@ -51,11 +53,6 @@ param_scheduler = [
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='SGD', lr=0.002, momentum=0.9,
                    weight_decay=0.0001))
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
-]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False,

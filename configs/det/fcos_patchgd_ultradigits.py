@@ -8,6 +8,7 @@ _base_ = [
     '../_base_/models/fcos_mini.py',
     '../_base_/datasets/ultradigits_det.py',
     'mmdet::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
     '../_base_/schedules/cpu_short.py',
 ]
 custom_imports = dict(
@@ -19,17 +20,9 @@ model = dict(
     towers_in_patch=True,
     latent_channels=32,
     global_fusion='concat')
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
-]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,
                     max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
-
-# distributed runs: the PatchGD step, gradients synced once per optimizer step
-model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')
 randomness = dict(seed=0)

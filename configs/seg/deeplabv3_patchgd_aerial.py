@@ -6,6 +6,7 @@ _base_ = [
     '../_base_/models/deeplabv3_patchgd.py',
     '../_base_/datasets/aerial_seg.py',
     'mmseg::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py',
 ]
 model = dict(
@@ -13,8 +14,3 @@ model = dict(
     data_preprocessor=dict(type='PatchSegDataPreProcessor', size=(1024, 1024)),
     decode_head=dict(num_classes=6),
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25))
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
-]

@@ -7,6 +7,7 @@ _base_ = [
     '../_base_/models/unet_patchgd.py',
     'mmseg::_base_/datasets/drive.py',
     'mmseg::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py',
 ]
 img_scale = (512, 512)
@@ -33,8 +34,3 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
 test_evaluator = val_evaluator
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
-]

@@ -36,6 +36,3 @@ model = dict(
     latent_channels=8,
     global_fusion='concat',
     num_fusion_convs=0)
-
-# distributed runs: the PatchGD step, gradients synced once per optimizer step
-model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')

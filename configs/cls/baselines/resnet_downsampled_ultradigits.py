@@ -7,8 +7,9 @@
 #   python tools/benchmark_memory.py \
 #       configs/cls/baselines/resnet_downsampled_ultradigits.py \
 #       --sizes 288 296 304 --batch-size 4
-# Same schedule, batch and hooks as the PatchGD config; LatentBufferHook
-# logs its peak memory.
+# Same schedule, batch and hooks as the PatchGD config (those of
+# ../../_base_/patchgd_runtime.py): MemoryLoggerHook logs its peak memory;
+# MemoryBudgetHook has no budget to hold and passes over a stock model.
 _base_ = ['../resnet_patchgd_ultradigits.py']
 model = dict(
     _delete_=True,
