@@ -1,30 +1,8 @@
-# configs/cls/resnet50_patchgd_panda.py at 4096 px with 256 px patches: 16x16 grid,
-# 8 inner iterations of 32 patches, batch 2 (64 patches of 256^2 per inner
-# iteration)
+# configs/cls/resnet50_patchgd_panda.py at 4096 px with 256 px patches: 16x16
+# grid, 8 inner iterations of 32 patches, batch 2 (64 patches of 256^2 per
+# inner iteration)
 #   python tools/dataset_converters/panda.py ROOT data/panda_4096 --size 4096
-_base_ = ['./resnet50_patchgd_panda.py']
-data_root = 'data/panda_4096'
-img_scale = (4096, 4096)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, interpolation='area'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomFlip', prob=0.5, direction='vertical'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, interpolation='area'),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(
-    batch_size=2,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=2,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=2,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
-model = dict(
-    patch_cfg=dict(patch_size=256, inner_iters=8, sample_fraction=0.125))
+# The data, batch and inner iterations of
+# ./resnet50_patchgd_panda_4096_p128.py; only the patch size differs.
+_base_ = ['./resnet50_patchgd_panda_4096_p128.py']
+model = dict(patch_cfg=dict(patch_size=256))

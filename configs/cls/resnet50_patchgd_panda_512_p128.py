@@ -1,10 +1,12 @@
-# configs/cls/resnet50_patchgd_panda.py at 512 px with 128 px patches: 4x4 grid, 4
-# inner iterations of 4 patches, batch 16 (64 patches of 128^2 per inner
-# iteration)
+# configs/cls/resnet50_patchgd_panda.py at 512 px with 128 px patches: 4x4
+# grid, 4 inner iterations of 4 patches, batch 16 (64 patches of 128^2 per
+# inner iteration); the main config's patch_cfg, inherited
 #   python tools/dataset_converters/panda.py ROOT data/panda_512 --size 512
 _base_ = ['./resnet50_patchgd_panda.py']
 data_root = 'data/panda_512'
 img_scale = (512, 512)
+# the pipelines of ../_base_/datasets/panda.py at this img_scale (a child
+# cannot re-evaluate its base with another value: configs/README.md)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, interpolation='area'),
@@ -23,8 +25,5 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=16,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=16,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
-model = dict(
-    patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25))
+# the same changes, merged into the base's test split
+test_dataloader = val_dataloader
