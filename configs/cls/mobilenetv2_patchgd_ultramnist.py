@@ -18,6 +18,7 @@ _base_ = [
     '../_base_/models/mobilenetv2_patchgd.py',
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/patchgd_runtime.py',
+    '../_base_/schedules/adam_100e.py',
 ]
 model = dict(
     head=dict(num_classes=10, in_channels=256),
@@ -66,21 +67,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 
-# schedule: Adam 1e-3, 100 epochs, 2 linear warm-up epochs then cosine
-max_epochs = 100
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.0),
-    clip_grad=dict(max_norm=10.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=2,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=2, end=max_epochs,
-         T_max=max_epochs - 2, eta_min=1e-6, convert_to_iter_based=True),
-]
+# schedule: ../_base_/schedules/adam_100e.py (Adam 1e-3, 100 epochs); the
+# checkpoint keeps the best epoch by this config's metric
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,

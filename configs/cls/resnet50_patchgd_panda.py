@@ -9,8 +9,9 @@
 # Activation memory: batch 4 x 64 patches of 128^2 with gradients per inner
 # iteration; the variants keep about this many patch pixels per iteration.
 # Other sizes: configs/cls/resnet50_patchgd_panda_{512_p128,2048_p128,
-# 2048_p256,4096_p128,4096_p256}.py. To pick k from a memory budget instead, set
-# model.patch_cfg.patches_per_iter='auto' and memory_budget='16G'.
+# 2048_p256,4096_p128,4096_p256}.py. To pick k from a memory budget
+# instead, set model.patch_cfg.patches_per_iter='auto' and
+# memory_budget='16G'.
 # ImageNet weights (recommended, as in the paper): see the comment in
 # configs/_base_/models/resnet50_patchgd.py.
 _base_ = [
@@ -18,6 +19,7 @@ _base_ = [
     '../_base_/datasets/panda.py',
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/patchgd_runtime.py',
+    '../_base_/schedules/adam_100e.py',
 ]
 custom_imports = dict(
     imports=['mmpatch.models.classifier', 'mmpatch.evaluation.kappa'],
@@ -32,21 +34,8 @@ model = dict(
 # with the dataset base's statistics, as mmpretrain merges it into the model
 data_preprocessor = dict(type='PatchClsDataPreprocessor')
 
-# schedule: Adam 1e-3, 100 epochs, 2 linear warm-up epochs then cosine
-max_epochs = 100
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.0),
-    clip_grad=dict(max_norm=10.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=2,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=2, end=max_epochs,
-         T_max=max_epochs - 2, eta_min=1e-6, convert_to_iter_based=True),
-]
+# schedule: ../_base_/schedules/adam_100e.py (Adam 1e-3, 100 epochs); the
+# checkpoint keeps the best epoch by this config's metric
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
