@@ -1,29 +1,8 @@
 # Baseline "full" for DRIVE: stock mmseg U-Net on the whole 512x512 image.
 _base_ = [
     '../../_base_/models/unet_plain.py',
-    'mmseg::_base_/datasets/drive.py',
+    '../../_base_/datasets/drive_512.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py',
 ]
-img_scale = (512, 512)
-model = dict(data_preprocessor=dict(size=img_scale))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(
-    batch_size=4, dataset=dict(dataset=dict(pipeline=train_pipeline)))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
-test_evaluator = val_evaluator
+model = dict(data_preprocessor=dict(size={{_base_.img_scale}}))
