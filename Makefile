@@ -8,7 +8,7 @@ PY := .venv/bin/python
 # mmengine imports pkg_resources, which warns on every import
 export PYTHONWARNINGS := ignore:pkg_resources is deprecated
 DATA ?= data/ultradigits
-DEMO_CONFIG ?= configs/fcos_patchgd_ultradigits.py
+DEMO_CONFIG ?= configs/det/fcos_patchgd_ultradigits.py
 
 .PHONY: setup demo test benchmarks data data-cls pretrained clean
 

@@ -23,10 +23,10 @@ KEYS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config',
-                        default='configs/fcos_patchgd_ultradigits.py')
+                        default='configs/det/fcos_patchgd_ultradigits.py')
     parser.add_argument(
         '--baseline',
-        default='configs/baselines/fcos_downsampled_ultradigits.py')
+        default='configs/det/baselines/fcos_downsampled_ultradigits.py')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--max-iters', type=int, default=None,
                         help='override the training length of --config')

@@ -5,7 +5,7 @@
 
 PatchGD's paper starts θ1 from ImageNet weights. Nothing can be downloaded
 here, so this tool makes the equivalent for UltraDigits: it trains the
-narrow ResNet-18 of ``configs/resnet_patchgd_ultradigits.py`` (+ global
+narrow ResNet-18 of ``configs/cls/resnet_patchgd_ultradigits.py`` (+ global
 average pooling + a linear layer) to name the digit (0..9) in crops of
 UltraDigits background with one digit of a random size (6..56 px), drawn
 from the *train* share of the digit bank only, so no test digit is seen.
@@ -32,7 +32,7 @@ sys.path.insert(0, ROOT)
 from mmpatch.datasets.ultradigits import (load_digit_bank,  # noqa: E402
                                           make_background, render_digit)
 
-#: the backbone of configs/resnet_patchgd_ultradigits.py and its baselines
+#: the backbone of configs/cls/resnet_patchgd_ultradigits.py and its baselines
 BACKBONE = dict(type='ResNet', depth=18, stem_channels=16, base_channels=16,
                 num_stages=4, out_indices=(3, ), style='pytorch',
                 norm_cfg=dict(type='BN', requires_grad=True))

@@ -90,7 +90,7 @@ def stroke_scores(work_dir: str) -> Dict[str, float]:
 MEMORY_RUNS = {
     # one inner iteration of k = 1: the peak of every inner iteration is
     # the same, so one shows it (a 4096 px R50 step takes ~10 min here)
-    'fcos_r50': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
+    'fcos_r50': ['configs/det/fcos_patchgd_sodad.py', '--sizes', '1024',
                  '2048', '4096', '--baseline', 'full', '--steps', '1',
                  '--timeout', '1800', '--cfg-options',
                  'model.patch_cfg.inner_iters=1',
@@ -98,8 +98,8 @@ MEMORY_RUNS = {
     # the stock mmdet network as the baseline: no activation
     # checkpointing in the backbone (the run above gives the baseline
     # ours' backbone.with_cp=True)
-    'fcos_r50_stock': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
-                       '2048', '--baseline', 'full', '--steps', '1',
+    'fcos_r50_stock': ['configs/det/fcos_patchgd_sodad.py', '--sizes',
+                       '1024', '2048', '--baseline', 'full', '--steps', '1',
                        '--timeout', '1800', '--cfg-options',
                        'model.patch_cfg.inner_iters=1',
                        'model.patch_cfg.patches_per_iter=1',
@@ -107,16 +107,17 @@ MEMORY_RUNS = {
                        'model.backbone.with_cp=False', '--budget', '2G'],
     # the same step with the images memory-mapped and read patch by patch
     # (LoadLazyImage); ours only: the full baseline needs the whole image
-    'fcos_r50_mapped': ['configs/fcos_patchgd_sodad.py', '--sizes', '1024',
-                        '2048', '4096', '--baseline', 'none', '--steps', '1',
-                        '--timeout', '1800', '--image-source', 'mapped',
+    'fcos_r50_mapped': ['configs/det/fcos_patchgd_sodad.py', '--sizes',
+                        '1024', '2048', '4096', '--baseline', 'none',
+                        '--steps', '1', '--timeout', '1800',
+                        '--image-source', 'mapped',
                         '--cfg-options', 'model.patch_cfg.inner_iters=1',
                         'model.patch_cfg.patches_per_iter=1', '--budget',
                         '2G'],
-    'ultradigits_det': ['configs/fcos_patchgd_ultradigits.py', '--sizes',
+    'ultradigits_det': ['configs/det/fcos_patchgd_ultradigits.py', '--sizes',
                         '1024', '2048', '8192', '--baseline', 'full',
                         '--steps', '1'],
-    'unet_seg': ['configs/unet_patchgd_ultradigits.py', '--sizes', '1024',
+    'unet_seg': ['configs/seg/unet_patchgd_ultradigits.py', '--sizes', '1024',
                  '2048', '--baseline', 'full', '--steps', '1'],
 }
 
@@ -141,7 +142,7 @@ def memory(work_dir: str,
     return results
 
 
-BUDGET_CFG = 'configs/fcos_patchgd_r50_budget1g_ultradigits.py'
+BUDGET_CFG = 'configs/det/fcos_patchgd_r50_budget1g_ultradigits.py'
 
 
 def budget(work_dir: str) -> Dict:
@@ -252,20 +253,22 @@ def main() -> None:
     os.makedirs(IMAGES, exist_ok=True)
     os.chdir(ROOT)
     sections = {
-        'det': lambda: compare('det', 'configs/fcos_patchgd_ultradigits.py', {
-            'downsampled FCOS (256 px)':
-            'configs/baselines/fcos_downsampled_ultradigits.py'
-        }, args.det_iters, work),
-        'seg': lambda: compare('seg', 'configs/unet_patchgd_ultradigits.py', {
-            'downsampled U-Net (128 px)':
-            'configs/baselines/unet_downsampled_ultradigits.py'
-        }, args.seg_iters, work),
+        'det': lambda: compare(
+            'det', 'configs/det/fcos_patchgd_ultradigits.py', {
+                'downsampled FCOS (256 px)':
+                'configs/det/baselines/fcos_downsampled_ultradigits.py'
+            }, args.det_iters, work),
+        'seg': lambda: compare(
+            'seg', 'configs/seg/unet_patchgd_ultradigits.py', {
+                'downsampled U-Net (128 px)':
+                'configs/seg/baselines/unet_downsampled_ultradigits.py'
+            }, args.seg_iters, work),
         'cls': lambda: (cls_inputs(), compare(
-            'cls', 'configs/resnet_patchgd_ultradigits.py', {
+            'cls', 'configs/cls/resnet_patchgd_ultradigits.py', {
                 'downsampled ResNet (296 px)':
-                'configs/baselines/resnet_downsampled_ultradigits.py',
-                'PatchGD without global patch':
-                'configs/baselines/resnet_patchgd_noglobal_ultradigits.py',
+                'configs/cls/baselines/resnet_downsampled_ultradigits.py',
+                'PatchGD without global patch': 'configs/cls/baselines/'
+                'resnet_patchgd_noglobal_ultradigits.py',
             }, args.cls_iters, work)),
         'memory': lambda: memory(work, args.memory_runs),
         'budget': lambda: budget(work),
@@ -411,8 +414,9 @@ def write_page(work: str) -> None:
     det = _load(work, 'det')
     if det:
         parts += ['## Detection: FCOS on UltraDigits', '',
-                  '`configs/fcos_patchgd_ultradigits.py` against '
-                  '`configs/baselines/fcos_downsampled_ultradigits.py` (the '
+                  '`configs/det/fcos_patchgd_ultradigits.py` against '
+                  '`configs/det/baselines/fcos_downsampled_ultradigits.py` '
+                  '(the '
                   'same narrow FCOS on canvases downsampled to the 256 px '
                   'patch size). COCO metrics on the whole test canvases:', '',
                   _table(det, [('AP', 'coco/bbox_mAP'),
@@ -428,8 +432,9 @@ def write_page(work: str) -> None:
             if 'mIoU' in r['metrics']:  # mmseg reports percent
                 r['metrics']['mIoU_frac'] = r['metrics']['mIoU'] / 100
         parts += ['## Segmentation: U-Net on UltraDigits strokes', '',
-                  '`configs/unet_patchgd_ultradigits.py` against '
-                  '`configs/baselines/unet_downsampled_ultradigits.py` (the '
+                  '`configs/seg/unet_patchgd_ultradigits.py` against '
+                  '`configs/seg/baselines/unet_downsampled_ultradigits.py` '
+                  '(the '
                   'same U-Net trained and inferred at the 128 px patch size, '
                   'masks upsampled to the original 1024 px for scoring; '
                   'PatchGD sees the canvases at 512 px):', '',
@@ -440,11 +445,12 @@ def write_page(work: str) -> None:
     cls = _load(work, 'cls')
     if cls:
         parts += ['## Classification: UltraDigits-cls', '',
-                  '`configs/resnet_patchgd_ultradigits.py` against '
-                  '`configs/baselines/resnet_downsampled_ultradigits.py` '
+                  '`configs/cls/resnet_patchgd_ultradigits.py` against '
+                  '`configs/cls/baselines/resnet_downsampled_ultradigits.py` '
                   '(the stock classifier at 296 px, the largest side that '
                   'fits the same memory) and '
-                  '`configs/baselines/resnet_patchgd_noglobal_ultradigits.py` '
+                  '`configs/cls/baselines/'
+                  'resnet_patchgd_noglobal_ultradigits.py` '
                   '(PatchGD without the global patch). The 4 classes name a '
                   'large 6 or 9 (300-400 px), which spans 3-4 patches, and '
                   'a lattice of several hundred small 8-10 px digits, all 0 '
@@ -471,7 +477,8 @@ def write_page(work: str) -> None:
                   'baseline is the same network as a stock model on the '
                   'whole image. "oom" means it did not fit the 20 GiB limit '
                   'given to each run.', '']
-        titles = {'fcos_r50': 'FCOS ResNet-50 (`configs/fcos_patchgd_sodad.py`: '
+        titles = {'fcos_r50': 'FCOS ResNet-50 '
+                  '(`configs/det/fcos_patchgd_sodad.py`: '
                   '512 px patches, towers in θ1, latent 16, `with_cp`; one '
                   'inner iteration of k = 1 patch). The full baseline is the '
                   'same network, backbone `with_cp` included',
@@ -482,8 +489,10 @@ def write_page(work: str) -> None:
                   '`LoadLazyImage` pipeline gives, docs/memory.md); ours '
                   'only, the full baseline needs the whole image',
                   'ultradigits_det': 'Narrow FCOS '
-                  '(`configs/fcos_patchgd_ultradigits.py`, 256 px patches)',
-                  'unet_seg': 'U-Net (`configs/unet_patchgd_ultradigits.py`, '
+                  '(`configs/det/fcos_patchgd_ultradigits.py`, 256 px '
+                  'patches)',
+                  'unet_seg': 'U-Net '
+                  '(`configs/seg/unet_patchgd_ultradigits.py`, '
                   '128 px patches)'}
         for name, records in mem.items():
             parts += [f'### {titles.get(name, name)}', '',

@@ -2,15 +2,11 @@
 # COCO-format set of large images: whole-image training and evaluation at
 # 4096x4096. Set data_root, the classes (and model.bbox_head.num_classes)
 # and the annotation files of each split; see docs/datasets.md and
-# configs/fcos_patchgd_sodad.py for an example.
+# configs/det/fcos_patchgd_sodad.py for an example.
 _base_ = [
     './models/fcos_patchgd_r50.py',
     './datasets/coco_format_4096.py',
     './schedules/fcos_1x.py',
     'mmdet::_base_/default_runtime.py',
-]
-custom_hooks = [
-    dict(type='MemoryLoggerHook'),
-    dict(type='MemoryBudgetHook'),
-    dict(type='LazyImageCheckHook'),
+    './patchgd_runtime.py',
 ]

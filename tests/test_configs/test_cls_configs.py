@@ -11,38 +11,39 @@ from mmengine.config import Config
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 ULTRADIGITS = [
-    'configs/resnet_patchgd_ultradigits.py',
-    'configs/baselines/resnet_downsampled_ultradigits.py',
-    'configs/baselines/resnet_patchgd_noglobal_ultradigits.py',
+    'configs/cls/resnet_patchgd_ultradigits.py',
+    'configs/cls/baselines/resnet_downsampled_ultradigits.py',
+    'configs/cls/baselines/resnet_patchgd_noglobal_ultradigits.py',
 ]
 PAPER = [
-    'configs/resnet50_patchgd_panda.py',
-    'configs/resnet50_patchgd_panda_512_p128.py',
-    'configs/resnet50_patchgd_panda_2048_p128.py',
-    'configs/resnet50_patchgd_panda_2048_p256.py',
-    'configs/resnet50_patchgd_panda_4096_p128.py',
-    'configs/resnet50_patchgd_panda_4096_p256.py',
-    'configs/baselines/resnet50_downsampled_panda.py',
-    'configs/baselines/resnet50_patchgd_noglobal_panda.py',
-    'configs/mobilenetv2_patchgd_ultramnist.py',
+    'configs/cls/resnet50_patchgd_panda.py',
+    'configs/cls/resnet50_patchgd_panda_512_p128.py',
+    'configs/cls/resnet50_patchgd_panda_2048_p128.py',
+    'configs/cls/resnet50_patchgd_panda_2048_p256.py',
+    'configs/cls/resnet50_patchgd_panda_4096_p128.py',
+    'configs/cls/resnet50_patchgd_panda_4096_p256.py',
+    'configs/cls/baselines/resnet50_downsampled_panda.py',
+    'configs/cls/baselines/resnet50_patchgd_noglobal_panda.py',
+    'configs/cls/mobilenetv2_patchgd_ultramnist.py',
 ]
 # config -> (image side, patch side or None, global fusion, num_classes)
 EXPECTED = {
-    'configs/resnet_patchgd_ultradigits.py': (1024, 128, 'add', 4),
-    'configs/baselines/resnet_downsampled_ultradigits.py':
+    'configs/cls/resnet_patchgd_ultradigits.py': (1024, 128, 'add', 4),
+    'configs/cls/baselines/resnet_downsampled_ultradigits.py':
     (296, None, None, 4),
-    'configs/baselines/resnet_patchgd_noglobal_ultradigits.py':
+    'configs/cls/baselines/resnet_patchgd_noglobal_ultradigits.py':
     (1024, 128, None, 4),
-    'configs/resnet50_patchgd_panda.py': (2048, 128, 'add', 6),
-    'configs/resnet50_patchgd_panda_512_p128.py': (512, 128, 'add', 6),
-    'configs/resnet50_patchgd_panda_2048_p128.py': (2048, 128, 'add', 6),
-    'configs/resnet50_patchgd_panda_2048_p256.py': (2048, 256, 'add', 6),
-    'configs/resnet50_patchgd_panda_4096_p128.py': (4096, 128, 'add', 6),
-    'configs/resnet50_patchgd_panda_4096_p256.py': (4096, 256, 'add', 6),
-    'configs/baselines/resnet50_downsampled_panda.py': (1024, None, None, 6),
-    'configs/baselines/resnet50_patchgd_noglobal_panda.py':
+    'configs/cls/resnet50_patchgd_panda.py': (2048, 128, 'add', 6),
+    'configs/cls/resnet50_patchgd_panda_512_p128.py': (512, 128, 'add', 6),
+    'configs/cls/resnet50_patchgd_panda_2048_p128.py': (2048, 128, 'add', 6),
+    'configs/cls/resnet50_patchgd_panda_2048_p256.py': (2048, 256, 'add', 6),
+    'configs/cls/resnet50_patchgd_panda_4096_p128.py': (4096, 128, 'add', 6),
+    'configs/cls/resnet50_patchgd_panda_4096_p256.py': (4096, 256, 'add', 6),
+    'configs/cls/baselines/resnet50_downsampled_panda.py':
+    (1024, None, None, 6),
+    'configs/cls/baselines/resnet50_patchgd_noglobal_panda.py':
     (2048, 128, None, 6),
-    'configs/mobilenetv2_patchgd_ultramnist.py': (512, 256, 'add', 10),
+    'configs/cls/mobilenetv2_patchgd_ultramnist.py': (512, 256, 'add', 10),
 }
 
 

@@ -194,10 +194,11 @@ def test_patch_size_must_match_largest_stride(det_scope):
 
 
 def test_sodad_config_one_step_at_4096(det_scope):
-    """configs/fcos_patchgd_sodad.py (FCOS-R50) trains a step on 4096x4096."""
+    """configs/det/fcos_patchgd_sodad.py (FCOS-R50) trains a step on
+    4096x4096."""
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
-    cfg = Config.fromfile('configs/fcos_patchgd_sodad.py')
+    cfg = Config.fromfile('configs/det/fcos_patchgd_sodad.py')
     # one inner iteration of one patch keeps the test short; the fill still
     # encodes all 64 patches of the 8x8 grid
     cfg.model.patch_cfg.update(inner_iters=1, patches_per_iter=1)

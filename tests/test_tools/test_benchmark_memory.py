@@ -49,7 +49,7 @@ def test_cli_ours_and_full_baseline(tmp_path):
     out, png = tmp_path / 'bench.json', tmp_path / 'bench.png'
     proc = subprocess.run(
         [
-            sys.executable, TOOL, 'configs/fcos_patchgd_ultradigits.py',
+            sys.executable, TOOL, 'configs/det/fcos_patchgd_ultradigits.py',
             '--sizes', '256', '512', '--steps', '1', '--baseline', 'full',
             '--threads', '1', '--budget', '1G', '--json',
             str(out), '--plot',
@@ -209,7 +209,7 @@ def test_stock_model_cfg_and_budget(bench):
 
 def test_baseline_cfg_options_apply_to_the_baseline_only(bench):
     args = bench.parse_args([
-        'configs/fcos_patchgd_ultradigits.py', '--sizes', '1024',
+        'configs/det/fcos_patchgd_ultradigits.py', '--sizes', '1024',
         '--baseline', 'full', '--cfg-options',
         'model.patch_cfg.inner_iters=1', '--baseline-cfg-options',
         'model.backbone.with_cp=True', '--device', 'cpu'

@@ -9,7 +9,7 @@ import sys
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 CONFIG = '''
-_base_ = '{root}/configs/fcos_patchgd_ultradigits.py'
+_base_ = '{root}/configs/det/fcos_patchgd_ultradigits.py'
 data_root = '{data}/'
 scale = (256, 256)
 train_pipeline = [

@@ -11,7 +11,7 @@
 # quadratic-weighted kappa (PANDA's metric): configs using this base import
 # mmpatch.evaluation.kappa in custom_imports. Variants at other sizes set
 # img_scale, data_root and the pipelines
-# (see configs/resnet50_patchgd_panda_*.py).
+# (see configs/cls/resnet50_patchgd_panda_*.py).
 dataset_type = 'CustomDataset'
 data_root = 'data/panda_2048'
 metainfo = dict(classes=('0', '1', '2', '3', '4', '5'))

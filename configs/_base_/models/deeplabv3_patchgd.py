@@ -24,6 +24,3 @@ model = dict(
     patch_cfg=dict(patch_size=128, inner_iters=4, sample_fraction=0.25),
     latent_channels=8,
     global_fusion='concat')
-
-# distributed runs: the PatchGD step, gradients synced once per optimizer step
-model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')

@@ -28,6 +28,3 @@ model = dict(
     towers_in_patch=True,
     latent_channels=16,
     global_fusion='concat')
-
-# distributed runs: the PatchGD step, gradients synced once per optimizer step
-model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')

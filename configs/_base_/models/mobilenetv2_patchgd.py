@@ -41,6 +41,3 @@ model = dict(
     latent_channels=256,
     global_fusion='add',
     grid_head=dict(channels=256, num_blocks=3, dropout=0.1))
-
-# distributed runs: the PatchGD step, gradients synced once per optimizer step
-model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')

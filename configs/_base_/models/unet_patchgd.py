@@ -1,29 +1,14 @@
-# PatchGlobalSegmentor over mmseg's U-Net (unet-s5-d16): the stock mmseg
-# model with a new `type`, plain BN (one process needs no SyncBN), no
-# auxiliary head, whole-image inference and the paper's Dice + CE losses.
-_base_ = 'mmseg::_base_/models/fcn_unet_s5-d16.py'
+# PatchGlobalSegmentor over mmseg's U-Net (unet-s5-d16): the stock model of
+# ./unet_plain.py (plain BN, since one process needs no SyncBN; no auxiliary
+# head; whole-image inference; the paper's Dice + CE losses) with a new
+# `type` and the PatchGD settings; model only.
+_base_ = './unet_plain.py'
 
 custom_imports = dict(
     imports=['mmpatch.models.segmentor'], allow_failed_imports=False)
 
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='PatchGlobalSegmentor',
-    backbone=dict(norm_cfg=norm_cfg),
-    decode_head=dict(
-        norm_cfg=norm_cfg,
-        loss_decode=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                 avg_non_ignore=True),
-            # Dice of the foreground channel only (ignore_index=0 drops the
-            # background channel): mmseg's DiceLoss pools all class channels,
-            # and a background of 99 % of the pixels would swamp thin strokes
-            # or vessels
-            dict(type='DiceLoss', use_sigmoid=False, ignore_index=0,
-                 loss_weight=1.0),
-        ]),
-    auxiliary_head=None,
-    test_cfg=dict(mode='whole'),
     # docs/method.md defaults, with the paper's 128 px patches
     patch_cfg=dict(
         patch_size=128,
@@ -36,6 +21,3 @@ model = dict(
     latent_channels=8,
     global_fusion='concat',
     num_fusion_convs=0)
-
-# distributed runs: the PatchGD step, gradients synced once per optimizer step
-model_wrapper_cfg = dict(type='PatchGDDistributedDataParallel')

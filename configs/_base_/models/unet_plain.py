@@ -1,5 +1,5 @@
 # The stock mmseg U-Net (EncoderDecoder) used by the baselines: the same
-# network and losses as _base_/models/unet_patchgd.py, without PatchGD.
+# network and losses that ./unet_patchgd.py wraps in PatchGD.
 _base_ = 'mmseg::_base_/models/fcn_unet_s5-d16.py'
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(

@@ -1,0 +1,12 @@
+# COCO 4096x4096 mosaics (36 COCO images per canvas, built by tools/dataset_converters/coco_mosaic.py).
+#   python tools/train.py configs/det/fcos_patchgd_coco4096.py
+# PatchGlobalDetector (FCOS-R50) on whole 4096x4096 images with 512 px
+# patches; on-disk layout in docs/datasets.md.
+_base_ = [
+    '../_base_/models/fcos_patchgd_r50.py',
+    '../_base_/datasets/coco4096.py',
+    '../_base_/schedules/fcos_1x.py',
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
+]
+model = dict(bbox_head=dict(num_classes=80))

@@ -1,0 +1,12 @@
+# SODA-D (small object detection in driving scenes), 9 classes, as in the paper.
+#   python tools/train.py configs/det/fcos_patchgd_sodad.py
+# PatchGlobalDetector (FCOS-R50) on whole 4096x4096 images with 512 px
+# patches; on-disk layout in docs/datasets.md.
+_base_ = [
+    '../_base_/models/fcos_patchgd_r50.py',
+    '../_base_/datasets/sodad.py',
+    '../_base_/schedules/fcos_1x.py',
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
+]
+model = dict(bbox_head=dict(num_classes=9))
