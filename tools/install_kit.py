@@ -181,6 +181,9 @@ def check() -> None:
           f'{torch.cuda.is_available()}), mmengine {mmengine.__version__}, '
           f'mmcv {mmcv.__version__} (ops: {ops}), mmdet {mmdet.__version__}, '
           f'mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}')
+    print('[install] from: ' + ', '.join(
+        f'{m.__name__} {os.path.dirname(os.path.dirname(m.__file__))}'
+        for m in (torch, mmengine, mmcv, mmdet, mmseg, mmpretrain)))
     if torch.cuda.is_available() and ops == 'CPU only':
         raise SystemExit('[install] mmcv was built without CUDA ops on a '
                          'machine with a GPU: mmcv.ops fail on CUDA tensors; '
