@@ -40,7 +40,8 @@ CONFIGS = dict(
     unet_ultradigits='configs/unet_patchgd_ultradigits.py',
     panda_r50='configs/resnet50_patchgd_panda.py',
     det_ultradigits='configs/fcos_patchgd_ultradigits.py',
-    det_ultradigits_baseline='configs/baselines/fcos_downsampled_ultradigits.py')
+    det_ultradigits_baseline=(
+        'configs/baselines/fcos_downsampled_ultradigits.py'))
 
 K1 = ['model.patch_cfg.inner_iters=1', 'model.patch_cfg.patches_per_iter=1']
 #: tools/benchmark_memory.py runs: (config, arguments); each run's records
@@ -244,6 +245,11 @@ def main(argv=None) -> int:
         got = collect(name, a.work)
         if name.startswith('bench_') and got is not None:
             result['benchmarks'][name[6:]] = got
+            if status == 'ok' and not any(r.get('status') == 'ok'
+                                          for r in got):
+                status = 'failed'  # benchmark_memory exits 0 regardless
+                rec.update(status=status, reason='no record ok: ' + '; '.join(
+                    sorted({str(r.get('status'))[:80] for r in got})))
         elif got is not None:
             rec['result'] = got
         say(f'{status} {name} in {used:.0f} s' + (

@@ -1,10 +1,10 @@
 """The parts of tools/install.sh that need Python; run by the interpreter
 that gets the packages (the venv's, or PYTHON itself with TARGET).
 
-    python tools/install_kit.py select WHEELS    # wheels of a folder to install
+    python tools/install_kit.py select WHEELS    # a folder's wheels to install
     python tools/install_kit.py missing REQ.txt  # requirements not importable
     python tools/install_kit.py mmcv-key         # the mmcv wheel's cache key
-    python tools/install_kit.py wheel-ops WHEEL  # cpu or cuda: an mmcv build's ops
+    python tools/install_kit.py wheel-ops WHEEL  # an mmcv build's ops: cpu/cuda
     python tools/install_kit.py find-mmcv WHEELS # a usable mmcv wheel there
     python tools/install_kit.py check            # the import check
 
@@ -26,7 +26,8 @@ import zipfile
 PINS = {'mmengine': '0.10.7', 'mmcv': '2.1.0', 'mmdet': '3.3.0',
         'mmsegmentation': '1.2.2', 'mmpretrain': '1.2.0'}
 #: never installed by this path: the interpreter's own torch stays
-NEVER = re.compile(r'^(torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*)$')
+NEVER = re.compile(
+    r'^(torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*)$')
 #: requirement name -> module it provides, where they differ
 MODULES = {'pyyaml': 'yaml', 'pillow': 'PIL', 'opencv-python-headless': 'cv2',
            'scikit-learn': 'sklearn', 'importlib-metadata':

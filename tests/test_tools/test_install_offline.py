@@ -48,7 +48,8 @@ def cached_mmcv():
         'mmpatch')
     import torch
     py = f'cp{sys.version_info[0]}{sys.version_info[1]}'
-    root = osp.join(cache, 'wheels', 'mmcv-2.1.0', f'torch-{torch.__version__}')
+    root = osp.join(cache, 'wheels', 'mmcv-2.1.0',
+                    f'torch-{torch.__version__}')
     for sub in (osp.join('ops-cpu', py), py):  # new key, then the old one
         found = install_kit.find_mmcv(osp.join(root, sub)) if osp.isdir(
             osp.join(root, sub)) else None
@@ -94,7 +95,8 @@ def build_machine(tmp, kit, mmcv):
     subprocess.run([sys._base_executable, '-m', 'venv', venv], check=True)
     py = osp.join(venv, 'bin', 'python')
     venv_site = subprocess.run(
-        [py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+        [py, '-c',
+         'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
         capture_output=True, text=True, check=True).stdout.strip()
     with open(osp.join(venv_site, 'machine.pth'), 'w') as f:
         f.write(mirror + '\n')
@@ -157,3 +159,51 @@ def test_offline_install_system_site_venv(machine):
     assert found.pop('torch') == osp.join(tmp, 'machine')
     assert all(p.startswith(venv) for p in found.values()), found
     print(f'SYSTEM_SITE install: {took:.1f} s')
+
+
+def test_select_keeps_what_the_interpreter_has(tmp_path):
+    """Of a folder's wheels: the OpenMMLab pins always, never torch, not
+    what is present (numpy), setuptools only without pkg_resources, a
+    missing distribution yes, wheels for another Python no."""
+    names = ['torch-2.0.0-cp311-cp311-linux_x86_64.whl',
+             'numpy-1.0.0-py3-none-any.whl',
+             'setuptools-81.0.0-py3-none-any.whl',
+             'mmengine-0.10.7-py3-none-any.whl',
+             'mmdet-3.2.0-py3-none-any.whl', 'mmdet-3.3.0-py3-none-any.whl',
+             'mmsegmentation-1.2.2-py3-none-any.whl',
+             'mmpretrain-1.2.0-py2.py3-none-any.whl',
+             'mmcv-2.1.0-cp311-cp311-linux_x86_64.whl',
+             'not_here_pkg-1.0-py3-none-any.whl',
+             'other_py-1.0-cp27-cp27mu-linux_x86_64.whl']
+    for name in names:
+        (tmp_path / name).write_bytes(b'')
+    chosen = sorted(osp.basename(p)
+                    for p in install_kit.select(str(tmp_path)))
+    assert chosen == ['mmdet-3.3.0-py3-none-any.whl',
+                      'mmengine-0.10.7-py3-none-any.whl',
+                      'mmpretrain-1.2.0-py2.py3-none-any.whl',
+                      'mmsegmentation-1.2.2-py3-none-any.whl',
+                      'not_here_pkg-1.0-py3-none-any.whl']
+    assert install_kit.find_mmcv(str(tmp_path)).endswith(names[8])
+    (tmp_path / 'mmengine-0.10.7-py3-none-any.whl').unlink()
+    with pytest.raises(SystemExit, match=r'mmengine==0.10.7'):
+        install_kit.select(str(tmp_path))
+
+
+def test_mmcv_wheel_ops_and_cache_key(tmp_path, monkeypatch):
+    for ops, blob in (('cuda', b'..__cudaRegisterFatBinary..'),
+                      ('cpu', b'plain')):
+        path = tmp_path / f'{ops}.whl'
+        with zipfile.ZipFile(path, 'w') as z:
+            z.writestr('mmcv/_ext.cpython-311-x86_64-linux-gnu.so', blob)
+        assert install_kit.wheel_ops(str(path)) == ops
+    import torch
+    monkeypatch.delenv('FORCE_CUDA', raising=False)
+    if not torch.cuda.is_available():
+        assert install_kit.mmcv_key().split()[0].split('/')[1] == 'ops-cpu'
+    monkeypatch.setenv('FORCE_CUDA', '1')
+    monkeypatch.setenv('TORCH_CUDA_ARCH_LIST', '8.0;9.0+PTX')
+    key, archs = install_kit.mmcv_key().split()
+    assert key.split('/')[1] == 'ops-cuda-sm80-90ptx'
+    assert key.startswith(f'torch-{torch.__version__}/')
+    assert archs == '8.0;9.0+PTX'
