@@ -4,13 +4,15 @@
 #   make benchmarks  regenerate every figure and table of docs/benchmarks.md (slow)
 #   make data-cls    UltraDigits-cls, the classification benchmark's canvases
 #   make pretrained  the UltraDigits classifiers' locally pretrained backbone
+#   make device-check  on a CUDA machine: install from WHEELS (default .wheels),
+#                    CUDA tests, GPU benchmarks, in 8 minutes (tools/device_check.sh)
 PY := .venv/bin/python
 # mmengine imports pkg_resources, which warns on every import
 export PYTHONWARNINGS := ignore:pkg_resources is deprecated
 DATA ?= data/ultradigits
 DEMO_CONFIG ?= configs/det/fcos_patchgd_ultradigits.py
 
-.PHONY: setup demo test benchmarks data data-cls pretrained clean
+.PHONY: setup demo test benchmarks data data-cls pretrained clean device-check
 
 setup:
 	bash tools/install.sh
@@ -35,6 +37,10 @@ checkpoints/resnet18n_digits.pth:
 
 benchmarks: data data-cls pretrained
 	$(PY) tools/run_benchmarks.py
+
+# no setup: it installs into the machine's own Python (tools/install.sh TARGET)
+device-check:
+	bash tools/device_check.sh --wheels $(or $(WHEELS),.wheels)
 
 clean:
 	rm -rf work_dirs

@@ -76,7 +76,9 @@ def assert_step_equals_full(model, inputs, data_samples, atol=1e-6,
     from mmengine.model import BaseDataPreprocessor
     from mmengine.optim import OptimWrapper
 
-    model.data_preprocessor = BaseDataPreprocessor()  # keep float64
+    # keep float64, on the model's device (tests/test_cuda runs it on CUDA)
+    model.data_preprocessor = BaseDataPreprocessor().to(
+        next(model.parameters()).device)
     if train_bn:
         model.train()
     else:

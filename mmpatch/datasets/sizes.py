@@ -19,8 +19,12 @@ def header_size(path: str) -> Optional[Size]:
             shape = np.load(path, mmap_mode='r', allow_pickle=False).shape
             return int(shape[0]), int(shape[1])
         from PIL import Image
-        with Image.open(path) as img:
-            w, h = img.size
+        guard, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            with Image.open(path) as img:
+                w, h = img.size
+        finally:
+            Image.MAX_IMAGE_PIXELS = guard
         return int(h), int(w)
     except (OSError, ValueError, IndexError):
         return None
@@ -48,10 +52,21 @@ def dataset_sizes(dataset: Any) -> List[Optional[Size]]:
 
 
 def largest_samples(sizes: Sequence[Optional[Size]],
-                    count: int) -> List[int]:
-    """Indices of the ``count`` samples with the largest images (by area);
-    samples of unknown size come last."""
-    order = sorted(range(len(sizes)),
-                   key=lambda i: -(sizes[i][0] * sizes[i][1])
-                   if sizes[i] else 1)
-    return order[:max(1, count)]
+                    count: int,
+                    patch_size: Optional[Size] = None) -> List[int]:
+    """Indices of the ``count`` samples with the largest images; samples of
+    unknown size come last.
+
+    Largest by area, or with ``patch_size`` ``(ph, pw)`` by grid cells
+    ``ceil(h / ph) * ceil(w / pw)`` first (what Z and the fill grow with),
+    then area.
+    """
+    def key(i: int) -> Tuple[int, int, int]:
+        if not sizes[i]:
+            return (1, 0, 0)
+        h, w = sizes[i]
+        cells = -(-h // patch_size[0]) * -(-w // patch_size[1]) \
+            if patch_size else 0
+        return (0, -cells, -h * w)
+
+    return sorted(range(len(sizes)), key=key)[:max(1, count)]

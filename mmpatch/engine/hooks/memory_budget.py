@@ -31,6 +31,15 @@ def batch_cells(data_batch: Any, patch_size) -> int:
     return len(shapes) * -(-H // ph) * -(-W // pw)
 
 
+def loader_batch_size(loader: Any) -> int:
+    """Images per batch of a dataloader. With a batch sampler (mmdet's
+    ``AspectRatioBatchSampler``) ``DataLoader.batch_size`` is None and the
+    sampler holds it."""
+    return (loader.batch_size
+            or getattr(getattr(loader, 'batch_sampler', None), 'batch_size',
+                       None) or 1)
+
+
 @HOOKS.register_module()
 class MemoryBudgetHook(Hook):
     """Keeps every training iteration of a PatchGD model under a budget.
@@ -89,7 +98,8 @@ class MemoryBudgetHook(Hook):
                 'both)')
         loader = runner.train_dataloader
         indices = largest_samples(dataset_sizes(loader.dataset),
-                                  loader.batch_size or 1)
+                                  loader_batch_size(loader),
+                                  model.patch_cfg.patch_size)
         batch = loader.collate_fn([loader.dataset[i] for i in indices])
         self._plan(runner, model, batch)
 
@@ -102,8 +112,13 @@ class MemoryBudgetHook(Hook):
         device = next(model.parameters()).device
 
         def measure(trial) -> int:
+            # the batch is tracked as MemoryLoggerHook tracks each
+            # iteration's: the trials step on deep copies of it, copies that
+            # the CPU count does not see being made (storage copies are not
+            # operators); on CUDA it is on the host and not counted either way
             with MemoryMeter(device=device,
-                             track=[model, runner.optim_wrapper]) as meter:
+                             track=[model, runner.optim_wrapper,
+                                    batch]) as meter:
                 trial()
             return meter.peak_bytes
 

@@ -1,0 +1,58 @@
+"""The exactness contract (docs/method.md) on CUDA, float64, for each task:
+one PatchGD step with every patch equals the full computation. The same
+models and batches as the CPU tests, moved to the GPU."""
+import pytest
+import torch
+
+from tests.conftest import assert_step_equals_full
+from tests.test_cuda import CUDA
+from tests.test_models import test_classifier as cls
+from tests.test_models import test_detector as det
+from tests.test_models import test_segmentor as seg
+
+pytestmark = CUDA
+DEV = 'cuda'
+
+
+def on_gpu(samples):
+    return [s.to(DEV) for s in samples]
+
+
+@pytest.mark.parametrize('make_cfg,num_classes', [(seg.unet_cfg, 2),
+                                                  (seg.deeplab_cfg, 3)],
+                         ids=['unet', 'deeplabv3'])
+def test_segmentor_exactness_cuda(seg_scope, make_cfg, num_classes):
+    model = seg.build(make_cfg()).double().to(DEV)
+    shapes, batch_shape = [(64, 80), (40, 50)], (64, 80)
+    loss = assert_step_equals_full(
+        model, seg.batch(shapes, batch_shape).to(DEV),
+        on_gpu(seg.samples_for(shapes, batch_shape, num_classes)))
+    assert loss > 0
+
+
+@pytest.mark.parametrize('towers_in_patch', [False, True])
+def test_fcos_exactness_cuda(det_scope, towers_in_patch):
+    model = det.build(det.fcos_cfg(towers_in_patch=towers_in_patch))
+    model = model.double().to(DEV)
+    shapes, batch_shape = [(256, 384), (200, 250)], (256, 384)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, *batch_shape, generator=g, dtype=torch.float64)
+    x[1, :, 200:] = 0
+    x[1, :, :, 250:] = 0
+    samples = det.det_samples(
+        shapes, [[[90., 80., 170., 190.], [300., 10., 360., 60.]],
+                 [[20., 30., 120., 150.]]], [[0, 2], [1]], batch_shape,
+        torch.float64)
+    assert_step_equals_full(model, x.to(DEV), on_gpu(samples))
+
+
+@pytest.mark.parametrize('fusion', ['concat', None])
+def test_classifier_exactness_cuda(cls_scope, fusion):
+    model = cls.build(cls.cls_cfg(global_fusion=fusion)).double().to(DEV)
+    shapes = [(96, 128), (70, 100)]
+    x = torch.randn(2, 3, 96, 128, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(0))
+    x[1, :, 70:] = 0
+    x[1, :, :, 100:] = 0
+    assert_step_equals_full(model, x.to(DEV),
+                            on_gpu(cls.cls_samples([1, 3], shapes)))
