@@ -31,6 +31,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Optional
 
+import torch
 from torch import nn
 
 from mmpatch.utils.optim_wrapper import set_inner_count
@@ -252,23 +253,39 @@ def _choose(full: bool, budget: int, usable: int, base: int, per_patch: int,
 
 
 def _save_state(model: nn.Module, optim_wrapper) -> Dict[str, Any]:
+    """What the trials change, copied to the host: copies on the device
+    would count in the trials' own peak (``max_memory_allocated``)."""
     return dict(
-        model={k: v.detach().clone()
+        model={k: v.detach().to('cpu', copy=True)
                for k, v in model.state_dict().items()},
-        optim=copy.deepcopy(optim_wrapper.state_dict()),
+        optim=_to_host(optim_wrapper.state_dict()),
         inner_count=optim_wrapper.inner_count,
         stats=model.last_step_stats,
         grads={
-            n: None if p.grad is None else p.grad.detach().clone()
+            n: None if p.grad is None else p.grad.detach().to('cpu',
+                                                              copy=True)
             for n, p in model.named_parameters()
         })
+
+
+def _to_host(obj: Any) -> Any:
+    """``obj`` with every tensor copied to the host (nested dicts/lists)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to('cpu', copy=True)
+    if isinstance(obj, dict):
+        return {k: _to_host(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_host(v) for v in obj)
+    return copy.deepcopy(obj)
 
 
 def _load_state(model: nn.Module, optim_wrapper, saved: Dict[str,
                                                             Any]) -> None:
     model.load_state_dict(saved['model'])
-    optim_wrapper.load_state_dict(copy.deepcopy(saved['optim']))
+    # the optimizer casts its state to each parameter's device
+    optim_wrapper.load_state_dict(_to_host(saved['optim']))
     set_inner_count(optim_wrapper, saved['inner_count'])
     model.record_step(saved['stats'])
     for n, p in model.named_parameters():
-        p.grad = saved['grads'][n]
+        grad = saved['grads'][n]
+        p.grad = None if grad is None else grad.to(p.device, copy=True)

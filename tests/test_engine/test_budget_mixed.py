@@ -257,3 +257,39 @@ def test_loader_batch_size_with_a_batch_sampler():
     loader = DataLoader(data, batch_sampler=sampler)
     assert loader.batch_size is None
     assert loader_batch_size(loader) == 2
+
+
+def test_full_gradient_budget_plans_the_chunk(seg_scope, mixed_data,
+                                              tmp_path):
+    """gradient='full' under a budget: the hook plans the chunk (the fill's
+    and the backward's) on the largest images, the model runs with it, and
+    every logged peak stays under the budget."""
+    import mmpatch.models.segmentor  # noqa: F401
+    from mmengine.runner import Runner
+
+    def cfg_for(budget, iters):
+        # 64 px patches: a chunk's activations, not θ2's, make the peak
+        cfg = runner_cfg(mixed_data, str(tmp_path), max_iters=iters,
+                         patch_size=64, gradient='full', inner_iters=None,
+                         sample_fraction=None, fill_chunk=8,
+                         memory_budget=budget)
+        cfg.train_dataloader.sampler.shuffle = False
+        cfg.experiment_name = f'full_{os.getpid()}_{next(_RUNS)}'
+        return cfg
+
+    probe = Runner.from_cfg(cfg_for('1T', 1))
+    probe.train()
+    loose = next(h for h in probe.hooks
+                 if type(h).__name__ == 'MemoryBudgetHook').plan
+    assert loose.backward_chunk == 8 and loose.per_fill_patch > 0
+    usable = loose.base_peak + loose.per_fill_patch * 2  # a chunk of 3
+    budget = int(usable / (1 - MARGIN)) + 1
+    runner = Runner.from_cfg(cfg_for(budget, 4))
+    runner.train()
+    plan = next(h for h in runner.hooks
+                if type(h).__name__ == 'MemoryBudgetHook').plan
+    assert plan.fill_chunk == plan.backward_chunk == 3
+    assert runner.model.step_plan.backward_chunk == 3
+    assert runner.model.last_step_stats.backward_chunk == 3
+    peaks = runner.message_hub.get_scalar('train/memory/peak_mb').data[0]
+    assert len(peaks) == 4 and all(p * 2**20 <= budget for p in peaks)

@@ -127,9 +127,7 @@ class MemoryBudgetHook(Hook):
                                 runner.logger, fixed_k=fixed)
         model.set_step_plan(
             replace(model.step_plan,
-                    patches_per_iter=None if fixed else
-                    self.plan.patches_per_iter,
-                    fill_chunk=self.plan.fill_chunk,
+                    **self.plan.step_plan_fields(fixed_k=fixed is not None),
                     planned_cells=batch_cells(batch, cfg.patch_size)))
 
     def before_train_iter(self,
