@@ -33,15 +33,15 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 from gpu_report import fake_records, latest_run  # noqa: E402
 
-#: every config the check uses, in one place (configs are moving into
-#: configs/{det,seg,cls}/; configs/fcos_patchgd_sodad.py stays an alias)
+#: every config the check uses, in one place
 CONFIGS = dict(
-    fcos_r50='configs/fcos_patchgd_sodad.py',
-    unet_ultradigits='configs/unet_patchgd_ultradigits.py',
-    panda_r50='configs/resnet50_patchgd_panda.py',
-    det_ultradigits='configs/fcos_patchgd_ultradigits.py',
+    fcos_r50='configs/det/fcos_patchgd_sodad.py',
+    fcos_r50_full='configs/det/fcos_patchgd_sodad_full.py',
+    unet_ultradigits='configs/seg/unet_patchgd_ultradigits.py',
+    panda_r50='configs/cls/resnet50_patchgd_panda.py',
+    det_ultradigits='configs/det/fcos_patchgd_ultradigits.py',
     det_ultradigits_baseline=(
-        'configs/baselines/fcos_downsampled_ultradigits.py'))
+        'configs/det/baselines/fcos_downsampled_ultradigits.py'))
 
 K1 = ['model.patch_cfg.inner_iters=1', 'model.patch_cfg.patches_per_iter=1']
 #: tools/benchmark_memory.py runs: (config, arguments); each run's records
@@ -52,11 +52,9 @@ BENCH = dict(
         '--sizes', '2048', '4096', '8192', '--baseline', 'full',
         '--cfg-options', *K1, '--baseline-cfg-options',
         'model.backbone.with_cp=False']),
-    # SLOT (issue #21): FCOS-R50 ours in the full-gradient mode, once that
-    # mode exists: add a run here, e.g.
-    # fcos_r50_full_grad=(CONFIGS['fcos_r50'], ['--sizes', '2048', '4096',
-    #     '8192', '--baseline', 'none', '--cfg-options', <the mode's keys>]),
-    # and a Step('bench_fcos_r50_full_grad', ...) below
+    # ours with gradient='full' (every cell, chunks of 2 patches)
+    fcos_r50_full=(CONFIGS['fcos_r50_full'],
+                   ['--sizes', '2048', '4096', '8192', '--baseline', 'none']),
     unet_ultradigits=(CONFIGS['unet_ultradigits'],
                       ['--sizes', '2048', '4096', '--baseline', 'full']),
     panda_r50=(CONFIGS['panda_r50'],
@@ -69,8 +67,9 @@ BENCH_COMMON = ['--device', 'cuda', '--steps', '3', '--memory-limit', '0',
 #: (name, share of the budget in s, prior estimate in s, optional)
 STEPS = [
     ('install', 40, 30, False),
-    ('cuda_tests', 130, 100, False),
-    ('bench_fcos_r50', 130, 110, False),
+    ('cuda_tests', 110, 100, False),
+    ('bench_fcos_r50', 110, 110, False),
+    ('bench_fcos_r50_full', 40, 40, False),
     ('bench_unet_ultradigits', 45, 40, False),
     ('bench_panda_r50', 30, 30, False),
     ('train_det_ultradigits', 60, 90, True),  # only with time left over
