@@ -144,6 +144,10 @@ def _register():
                 out = super().compute_metrics(results)
                 if self.format_only:
                     return out
+                if 'bbox_mAP' not in out:  # no detections at all
+                    out.update({f'bbox_{k}': 0.0 for k in (
+                        'mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m',
+                        'mAP_l')})
                 with open(f'{self.outfile_prefix}.bbox.json') as f:
                     dets = json.load(f)
                 scores = bucket_ap(self._coco_api.dataset, dets, self.buckets,
