@@ -90,7 +90,8 @@ def predict_sliced(model, inputs: torch.Tensor, data_sample,
         samples = [
             DetDataSample(metainfo=dict(
                 meta, img_shape=(y1 - y0, x1 - x0),
-                ori_shape=(y1 - y0, x1 - x0), scale_factor=(1.0, 1.0)))
+                ori_shape=(y1 - y0, x1 - x0), scale_factor=(1.0, 1.0),
+                slice_window=(x0, y0, x1, y1)))
             for x0, y0, x1, y1 in chunk
         ]
         with torch.no_grad():
@@ -99,8 +100,16 @@ def predict_sliced(model, inputs: torch.Tensor, data_sample,
                 data_samples=samples))
         offsets += [(x0, y0) for x0, y0, _, _ in chunk]
     test_cfg = model.bbox_head.test_cfg
-    merged = merge_results_by_nms(results, offsets, (height, width),
-                                  nms_cfg=test_cfg['nms']).pred_instances
+    # slices without a box are left out: SAHI's shift_bboxes (which
+    # shift_predictions calls) turns an empty (0, 4) tensor into (0, )
+    kept = [(r, o) for r, o in zip(results, offsets)
+            if len(r.pred_instances)]
+    if kept:
+        merged = merge_results_by_nms([r for r, _ in kept],
+                                      [o for _, o in kept], (height, width),
+                                      nms_cfg=test_cfg['nms']).pred_instances
+    else:
+        merged = results[0].pred_instances
     cap = test_cfg.get('max_per_img', -1)
     if 0 < cap < len(merged):
         merged = merged[merged.scores.argsort(descending=True)[:cap]]
