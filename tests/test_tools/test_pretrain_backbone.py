@@ -20,11 +20,13 @@ def test_pretrain_backbone_is_fcos_mini_backbone():
     finally:
         sys.path.pop(0)
     torch.manual_seed(0)
-    cls = CLS.build(BACKBONE).eval()
+    cls = CLS.build(BACKBONE)
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs/_base_/models/fcos_mini.py'))
-    det = DET.build(cfg.model.backbone).eval()
+    det = DET.build(cfg.model.backbone)
     det.load_state_dict(cls.state_dict(), strict=True)  # same keys, shapes
+    cls.eval()
+    det.eval()  # (mmdet's ResNet.train returns None: no chaining)
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(det(x)[-1], cls(x)[-1])
