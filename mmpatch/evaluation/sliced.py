@@ -195,6 +195,11 @@ def evaluate_detector(cfg,
     dataset, evaluator = build_split(cfg, split)
     num = len(dataset) if max_images is None else min(max_images,
                                                       len(dataset))
+    if num < len(dataset):  # score the images seen, not the whole file's
+        ids = [dataset.get_data_info(i)['img_id'] for i in range(num)]
+        for metric in evaluator.metrics:
+            if hasattr(metric, 'img_ids'):
+                metric.img_ids = ids
     seconds, slices = 0.0, 0
     for idx in range(num):
         batch = pseudo_collate([dataset[idx]])

@@ -60,6 +60,8 @@ def prepare_config(method, seed, args, run_dir):
                 step.crop_size = (args.crop_size, args.crop_size)
     for ds in (train, cfg.val_dataloader.dataset, cfg.test_dataloader.dataset):
         ds.data_root = root
+    if args.train_images:
+        train.indices = args.train_images  # the first N training canvases
     for split in ('val', 'test'):
         cfg[f'{split}_evaluator'].ann_file = (
             f'{root}annotations/instances_{split}.json')
@@ -115,10 +117,11 @@ def score_run(run_dir):
              for p in glob.glob(osp.join(run_dir, 'epoch_*.pth'))}
     last = max(ckpts)
     kw = dict(sliced=spec['sliced'], slice_size=spec['slice_size'])
-    curve_epochs = [e for e in sorted(ckpts)
-                    if e % spec['curve_every'] == 0 or e == last]
+    curve_epochs = [e for e in sorted(ckpts) if spec['curve_every'] and (
+        e % spec['curve_every'] == 0 or e == last)]
     val = score_checkpoints(spec['config'], [ckpts[e] for e in curve_epochs],
-                            'val', max_images=spec['max_val'], **kw)
+                            'val', max_images=spec['max_val'],
+                            **kw) if curve_epochs else []
     times = {r['epoch']: r['train_s'] for r in clock}
     curve = [dict(epoch=e, train_s=times[e], **{k: r['metrics'].get(k)
                                                  for k in KEYS})
@@ -176,16 +179,18 @@ def summarize(runs, args):
                 _ms([r['peak_train_mb'] for r in rs], '{:.0f}'),
                 _ms([r['train_s'] for r in rs], '{:.0f}'), infer]) + ' |')
     seeds = sorted({r['seed'] for r in runs})
-    note = (f'{args.epochs} epochs, seeds {seeds}, buckets (longer box side, '
-            f'px) {args.buckets or "of the dataset config"}; mean ± std over '
-            'seeds.')
+    note = (f'{args.epochs} epochs, seeds {seeds} (' + ', '.join(
+        f'{m}: {len(rs)}' for m, rs in by.items()) + '), buckets (longer box '
+        f'side, px) {args.buckets or "of the dataset config"}; mean ± std '
+        'over seeds.')
     md = '\n'.join(table) + '\n\n' + note + '\n'
     with open(osp.join(args.work_dir, 'det_comparison.md'), 'w') as f:
         f.write(md)
     with open(osp.join(args.work_dir, 'det_comparison.json'), 'w') as f:
         json.dump(dict(args=vars(args), methods=rows), f, indent=2)
     print(md)
-    draw_curves(by, osp.join(args.work_dir, 'time_to_accuracy.png'))
+    if args.curve_every:
+        draw_curves(by, osp.join(args.work_dir, 'time_to_accuracy.png'))
     draw_predictions(args, osp.join(args.work_dir, 'predictions.png'))
 
 
@@ -269,7 +274,10 @@ def main(argv=None):
                    "dataset config's")
     p.add_argument('--jobs', type=int, default=2)
     p.add_argument('--workers', type=int, default=1)
-    p.add_argument('--curve-every', type=int, default=1)
+    p.add_argument('--curve-every', type=int, default=1,
+                   help='score every N-th epoch on val (0: no curve)')
+    p.add_argument('--train-images', type=int, default=None,
+                   help='train on the first N training canvases only')
     p.add_argument('--max-val', type=int, default=None)
     p.add_argument('--max-test', type=int, default=None)
     p.add_argument('--timing-images', type=int, default=8)
@@ -283,8 +291,14 @@ def main(argv=None):
     args.work_dir = osp.abspath(args.work_dir)
     jobs = [(m, s) for s in args.seeds for m in args.methods]
     with ThreadPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(lambda j: run_one(*j, args), jobs))
+        list(pool.map(lambda j: run_one(*j, args), jobs))
+    # every finished run under WORK_DIR, earlier invocations' included
+    runs = [json.load(open(p)) for p in sorted(glob.glob(osp.join(
+        args.work_dir, '*', 'seed*', 'scores.json')))]
+    args.methods = [m for m in METHODS if any(r['method'] == m
+                                              for r in runs)]
     summarize(runs, args)
+    return runs
 
 
 if __name__ == '__main__':
