@@ -45,9 +45,10 @@ def main(argv=None) -> int:
     p.add_argument('--test-images', type=int, default=16)
     p.add_argument('--jobs', type=int, default=2)
     args = p.parse_args(argv)
-    for need, make in ((osp.join(args.data_root, 'annotations',
-                                 'instances_test.json'), 'make data-scales'),
-                       ('checkpoints/resnet18n_digits.pth', 'make pretrained')):
+    needs = ((osp.join(args.data_root, 'annotations', 'instances_test.json'),
+              'make data-scales'),
+             ('checkpoints/resnet18n_digits.pth', 'make pretrained'))
+    for need, make in needs:
         if not osp.exists(osp.join(ROOT, need)):
             sys.exit(f'{need} is missing: run `{make}` first (or `make demo`)')
     import det_comparison

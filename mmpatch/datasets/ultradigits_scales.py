@@ -68,7 +68,7 @@ GROUPS = ('huge', 'medium', 'tiny')  # placement order: largest first
 DEFAULTS = dict(
     seed=0,
     canvas_size=2048,
-    num_train=48,
+    num_train=24,
     num_val=8,
     num_test=64,
     tiny=(8, 12),
@@ -144,7 +144,8 @@ def _distractor(rng: np.random.Generator, side: int) -> np.ndarray:
                     start + int(rng.integers(90, 250)), 255, thick,
                     cv2.LINE_AA)
     else:
-        pts = rng.uniform(m, max(m + 1, side - m), (int(rng.integers(2, 5)), 2))
+        num = int(rng.integers(2, 5))
+        pts = rng.uniform(m, max(m + 1, side - m), (num, 2))
         cv2.polylines(layer, [np.rint(pts).astype(np.int32)], False, 255,
                       thick, cv2.LINE_AA)
     return layer.astype(np.float32) / 255.0

@@ -45,7 +45,8 @@ def test_deterministic_and_stamped(small, tmp_path):
 def test_coco_boxes_inside_and_groups(small):
     root, summary = small
     for split, n in (('train', 6), ('val', 2), ('test', 2)):
-        with open(osp.join(root, 'annotations', f'instances_{split}.json')) as f:
+        path = osp.join(root, 'annotations', f'instances_{split}.json')
+        with open(path) as f:
             coco = json.load(f)
         assert len(coco['images']) == n
         assert {a['size_group'] for a in coco['annotations']} == {

@@ -32,9 +32,9 @@ def test_bucket_ap_by_longer_side():
                  score=0.9) for a in gt['annotations']]
     buckets = bucket_edges(2048, 768, 768)
     perfect = bucket_ap(gt, dets, buckets)
-    assert perfect == pytest.approx(dict(n_tiny=2.0, n_medium=1.0, n_huge=1.0, AP_tiny=1.0,
-                           AP50_tiny=1.0, AP_medium=1.0, AP50_medium=1.0,
-                           AP_huge=1.0, AP50_huge=1.0))
+    assert perfect == pytest.approx(dict(
+        n_tiny=2.0, n_medium=1.0, n_huge=1.0, AP_tiny=1.0, AP50_tiny=1.0,
+        AP_medium=1.0, AP50_medium=1.0, AP_huge=1.0, AP50_huge=1.0))
     no_huge = bucket_ap(gt, dets[:3], buckets)
     assert no_huge['AP_huge'] == 0.0
     assert no_huge['AP_tiny'] == pytest.approx(1.0)

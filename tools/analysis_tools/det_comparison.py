@@ -1,7 +1,8 @@
 """Detection on UltraDigits-scales: ours against what users would pick instead.
 
-    python tools/analysis_tools/det_comparison.py --work-dir work_dirs/det_comparison \
-        --seeds 0 1 2 --epochs 8 [--methods ours downsampled crop ...] \
+    python tools/analysis_tools/det_comparison.py \
+        --work-dir work_dirs/det_comparison --seeds 0 1 2 --epochs 8 \
+        [--methods ours downsampled crop ...] \
         [--jobs 2] [--data-root data/ultradigits_scales/] [--crop-size 768] \
         [--max-val N] [--max-test N] [--curve-every 1]
 
@@ -65,9 +66,8 @@ def prepare_config(method, seed, args, run_dir):
     for split in ('val', 'test'):
         cfg[f'{split}_evaluator'].ann_file = (
             f'{root}annotations/instances_{split}.json')
-    if args.buckets:
-        for split in ('val', 'test'):
-            cfg[f'{split}_evaluator'].buckets = args.buckets
+    for split in ('val', 'test') if args.buckets else ():
+        cfg[f'{split}_evaluator'].buckets = args.buckets
     cfg.train_cfg.max_epochs = args.epochs
     cfg.train_cfg.val_begin = args.epochs + 1  # no validation in training
     cfg.randomness = dict(seed=seed)
@@ -91,7 +91,7 @@ def run_one(method, seed, args):
         return _score(run_dir)  # trained already: score only
     config = prepare_config(method, seed, args, run_dir)
     train = run_subprocess(config, run_dir, test=False)
-    spec = dict(method=method, seed=seed, config=config, run_dir=run_dir,
+    spec = dict(method=method, seed=seed, config=config,
                 sliced=METHODS[method][2], slice_size=args.crop_size,
                 patch_size=args.patch_size, curve_every=args.curve_every,
                 max_val=args.max_val, max_test=args.max_test,
@@ -110,6 +110,8 @@ def _score(run_dir):
 def score_run(run_dir):
     """Val AP of every (``curve_every``-th) epoch and test metrics of the
     last one; writes RUN_DIR/scores.json."""
+    from mmengine.config import Config
+
     from mmpatch.evaluation.sliced import score_checkpoints
     spec = json.load(open(osp.join(run_dir, 'spec.json')))
     clock = json.load(open(osp.join(run_dir, 'train_clock.json')))
@@ -131,6 +133,8 @@ def score_run(run_dir):
                              outfile_prefix=osp.join(run_dir, 'test'),
                              **kw)[0]
     out = dict(method=spec['method'], seed=spec['seed'], curve=curve,
+               buckets=dict(Config.fromfile(spec['config']).test_evaluator
+                            .buckets),
                test=test['metrics'], infer_s=test['infer_s'],
                slices=test['slices'], train_s=clock[-1]['train_s'],
                iters=spec['train']['iters'],
@@ -147,10 +151,8 @@ def score_run(run_dir):
 def _ms(values, fmt='{:.3f}'):
     import numpy as np
     values = [v for v in values if v is not None]
-    if not values:
-        return '—'
-    if len(values) == 1:
-        return fmt.format(values[0])
+    if len(values) < 2:
+        return fmt.format(values[0]) if values else '—'
     return f'{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}'
 
 
@@ -158,31 +160,28 @@ def summarize(runs, args):
     """JSON + markdown table (mean ± std over seeds) + the pictures."""
     by = {m: [r for r in runs if r['method'] == m] for m in args.methods}
     rows, table = {}, []
-    n = {k: runs[0]['test'].get(f'coco/bbox_n_{k}', 0)
-         for k in ('tiny', 'medium', 'huge')}
-    head = (f'| method | AP | AP50 | AP tiny (n={n["tiny"]:.0f}) | AP medium '
-            f'(n={n["medium"]:.0f}) | AP huge (n={n["huge"]:.0f}) | '
-            'peak train MiB | '
-            'train time (s) | inference s / canvas |')
+    t, b = runs[0]['test'], runs[0]['buckets']
+    head = '| method | AP | AP50 | ' + ' | '.join(
+        f'AP {k} ({b[k][0]:g}–{b[k][1]:g} px, n={t[f"coco/bbox_n_{k}"]:.0f})'
+        .replace('–100000 px', '+ px') for k in ('tiny', 'medium', 'huge')
+    ) + ' | peak train MiB | train time (s) | inference s / canvas |'
     table += [head, '|' + ' --- |' * 9]
     for m, rs in by.items():
-        if not rs:
-            continue
         vals = {k: [r['test'].get(k) for r in rs] for k in KEYS}
         infer = _ms([r['infer_s'] for r in rs], '{:.2f}')
         if METHODS[m][2]:
+            at = _ms([r['infer_s_at_patch'] for r in rs], '{:.2f}')
             infer += (f' ({rs[0]["slices"]:.0f} slices; at {args.patch_size} '
-                      f'px: {_ms([r["infer_s_at_patch"] for r in rs], "{:.2f}")})')
+                      f'px: {at})')
         rows[m] = dict(label=METHODS[m][0], runs=rs, **vals)
         table.append(f'| {METHODS[m][0]} | ' + ' | '.join(
             _ms(vals[k]) for k in KEYS) + ' | ' + ' | '.join([
                 _ms([r['peak_train_mb'] for r in rs], '{:.0f}'),
                 _ms([r['train_s'] for r in rs], '{:.0f}'), infer]) + ' |')
     seeds = sorted({r['seed'] for r in runs})
-    note = (f'{args.epochs} epochs, seeds {seeds} (' + ', '.join(
-        f'{m}: {len(rs)}' for m, rs in by.items()) + '), buckets (longer box '
-        f'side, px) {args.buckets or "of the dataset config"}; mean ± std '
-        'over seeds.')
+    note = (f'{args.epochs} epochs, seeds {seeds} (runs: ' + ', '.join(
+        f'{m} {len(rs)}' for m, rs in by.items()) + '); buckets by the longer '
+        'box side; mean ± std over seeds.')
     md = '\n'.join(table) + '\n\n' + note + '\n'
     with open(osp.join(args.work_dir, 'det_comparison.md'), 'w') as f:
         f.write(md)
@@ -202,8 +201,6 @@ def draw_curves(by, path):
     import numpy as np
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for m, rs in by.items():
-        if not rs:
-            continue
         n = min(len(r['curve']) for r in rs)
         t = np.mean([[c['train_s'] for c in r['curve'][:n]] for r in rs], 0)
         ap = np.array([[c['coco/bbox_mAP'] or 0 for c in r['curve'][:n]]

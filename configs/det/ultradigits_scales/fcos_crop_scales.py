@@ -4,7 +4,8 @@
 # multiple of the pad divisor 128) whose measured peak training memory fits
 # ours' 130.3 MiB (fcos_patchgd_scales.py at 2048 px): 118.1 MiB at 768 px,
 # 156.4 MiB at 896 px (batch 1):
-#   python tools/benchmark_memory.py configs/det/ultradigits_scales/fcos_full_scales.py \
+#   python tools/benchmark_memory.py \
+#       configs/det/ultradigits_scales/fcos_full_scales.py \
 #       --sizes 768 --baseline none --batch-size 1 --threads 1 --steps 2
 # found by python tools/analysis_tools/equal_memory.py (as in
 # fcos_downsampled_scales.py). An epoch draws 9 crops from each canvas
@@ -13,8 +14,9 @@
 # (LoadCachedImage) rather than decoding a 2048 px PNG for every crop.
 # Evaluated on the whole test canvases by sliced inference (768 px slices,
 # overlap 0.25, NMS merge; mmpatch/evaluation/sliced.py):
-#   python tools/analysis_tools/sliced_eval.py configs/det/ultradigits_scales/fcos_crop_scales.py \
-#       CHECKPOINT --slice-size 768
+#   python tools/analysis_tools/sliced_eval.py \
+#       configs/det/ultradigits_scales/fcos_crop_scales.py CHECKPOINT \
+#       --slice-size 768
 # (its own test loop, tools/test.py, runs it on whole canvases at once.)
 # Digits longer than 768 px (no crop holds them whole) are the "huge" bucket.
 _base_ = ['./_base_/stock.py']

@@ -1,5 +1,5 @@
-# The FCOS of every method of the UltraDigits-scales comparison: the narrow FCOS of
-# configs/_base_/models/fcos_mini.py (the network of every method), its
+# The FCOS of every method of the UltraDigits-scales comparison: the
+# narrow FCOS of configs/_base_/models/fcos_mini.py, its
 # backbone started from the locally pretrained digit ResNet
 # (`make pretrained`: tools/pretrain_digits.py, whose BACKBONE is this exact
 # network), whole canvases at their stored size, batch 1.

@@ -1,4 +1,4 @@
-# The UltraDigits-scales comparison's schedule (configs/det/ultradigits_scales/):
+# The schedule of the UltraDigits-scales comparison:
 # the same number of epochs for every method (an epoch of the crop baseline
 # is its RepeatDataset's pass: as many random crops as a canvas has slices),
 # Adam with a short linear warm-up, a checkpoint every epoch (the
