@@ -33,7 +33,7 @@ sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 sys.path.insert(0, ROOT)
 
 FULL = ('python tools/analysis_tools/det_comparison.py --work-dir '
-        'work_dirs/det_comparison --seeds 0 1 2 --epochs 8')
+        'work_dirs/det_comparison --seeds 0 1 2 --epochs 6')
 
 
 def main(argv=None) -> int:

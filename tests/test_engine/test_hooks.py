@@ -74,7 +74,7 @@ def test_hook_interval_measures_some_iterations(seg_scope, tiny_data,
                                                 tmp_path):
     """MemoryLoggerHook(interval=3): the first two iterations and every
     third are metered, the others run without the meter."""
-    cfg = runner_cfg(tiny_data, str(tmp_path), max_iters=6)
+    cfg = runner_cfg(tiny_data, str(tmp_path), max_iters=4)
     cfg.custom_hooks = [dict(type='MemoryLoggerHook', interval=3)]
     runner, hook = _run(cfg)
     assert len(_history(runner, 'memory/peak_mb')) == 3  # iters 0, 1, 3

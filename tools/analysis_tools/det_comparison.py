@@ -1,7 +1,7 @@
 """Detection on UltraDigits-scales: ours against what users would pick instead.
 
     python tools/analysis_tools/det_comparison.py \
-        --work-dir work_dirs/det_comparison --seeds 0 1 2 --epochs 8 \
+        --work-dir work_dirs/det_comparison --seeds 0 1 2 --epochs 6 \
         [--methods ours downsampled crop ...] \
         [--jobs 2] [--data-root data/ultradigits_scales/] [--crop-size 768] \
         [--max-val N] [--max-test N] [--curve-every 1]
@@ -71,40 +71,35 @@ def prepare_config(method, seed, args, run_dir):
     cfg.train_cfg.max_epochs = args.epochs
     cfg.train_cfg.val_begin = args.epochs + 1  # no validation in training
     cfg.randomness = dict(seed=seed)
+    cfg.merge_from_dict(args.cfg_options or {})  # e.g. the learning rate
     for loader in ('train', 'val', 'test'):
-        cfg[f'{loader}_dataloader'].num_workers = args.workers
-        cfg[f'{loader}_dataloader'].persistent_workers = args.workers > 0
+        cfg[f'{loader}_dataloader'].update(
+            num_workers=args.workers, persistent_workers=args.workers > 0)
     path = osp.join(run_dir, 'config.py')
     cfg.dump(path)
     return path
 
 
 def run_one(method, seed, args):
-    """Train one (method, seed), then score it in a fresh process."""
+    """Train one (method, seed) unless done, then score it (fresh
+    processes; a run trained already is only scored)."""
     from mmpatch.utils.experiment import run_subprocess
     run_dir = osp.join(args.work_dir, method, f'seed{seed}')
-    done = osp.join(run_dir, 'scores.json')
-    if osp.exists(done) and not args.force:
-        return json.load(open(done))
+    if osp.exists(osp.join(run_dir, 'scores.json')) and not args.force:
+        return
     os.makedirs(run_dir, exist_ok=True)
-    if osp.exists(osp.join(run_dir, 'spec.json')) and not args.force:
-        return _score(run_dir)  # trained already: score only
-    config = prepare_config(method, seed, args, run_dir)
-    train = run_subprocess(config, run_dir, test=False)
-    spec = dict(method=method, seed=seed, config=config,
-                sliced=METHODS[method][2], slice_size=args.crop_size,
-                patch_size=args.patch_size, curve_every=args.curve_every,
-                max_val=args.max_val, max_test=args.max_test,
-                timing_images=args.timing_images, train=train)
-    with open(osp.join(run_dir, 'spec.json'), 'w') as f:
-        json.dump(spec, f, indent=2)
-    return _score(run_dir)
-
-
-def _score(run_dir):
+    if args.force or not osp.exists(osp.join(run_dir, 'spec.json')):
+        config = prepare_config(method, seed, args, run_dir)
+        train = run_subprocess(config, run_dir, test=False)
+        spec = dict(method=method, seed=seed, config=config,
+                    sliced=METHODS[method][2], slice_size=args.crop_size,
+                    patch_size=args.patch_size, curve_every=args.curve_every,
+                    max_val=args.max_val, max_test=args.max_test,
+                    timing_images=args.timing_images, train=train)
+        with open(osp.join(run_dir, 'spec.json'), 'w') as f:
+            json.dump(spec, f, indent=2)
     subprocess.run([sys.executable, __file__, '--score-run', run_dir],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    return json.load(open(osp.join(run_dir, 'scores.json')))
 
 
 def score_run(run_dir):
@@ -148,7 +143,7 @@ def score_run(run_dir):
         json.dump(out, f, indent=2)
 
 
-def _ms(values, fmt='{:.3f}'):
+def _ms(values, fmt='{:.3f}'):  # mean ± std
     import numpy as np
     values = [v for v in values if v is not None]
     if len(values) < 2:
@@ -207,8 +202,8 @@ def draw_curves(by, path):
                        for r in rs])
         ax.errorbar(t, ap.mean(0), yerr=ap.std(0), marker='o', capsize=3,
                     label=METHODS[m][0])
-    ax.set_xlabel('training wall-clock (s, validation excluded)')
-    ax.set_ylabel('AP on the validation canvases')
+    ax.set(xlabel='training wall-clock (s, validation excluded)',
+           ylabel='AP on the validation canvases')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -248,31 +243,30 @@ def draw_predictions(args, path, side=640, thr=0.3):
         cv2.putText(pic, name, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                     (255, 255, 255), 1)
         panels.append(pic)
-    grid = np.concatenate(panels, axis=1)
-    cv2.imwrite(path, grid)
-    return path
+    cv2.imwrite(path, np.concatenate(panels, axis=1))
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/det_comparison')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--epochs', type=int, default=8)
+    p.add_argument('--epochs', type=int, default=6)
     p.add_argument('--methods', nargs='+', default=list(METHODS),
                    choices=list(METHODS))
     p.add_argument('--data-root', default='data/ultradigits_scales/')
     p.add_argument('--crop-size', type=int, default=768,
                    help='crop side of the crop baseline = its slice side')
     p.add_argument('--patch-size', type=int, default=256,
-                   help="ours' patch size (the crop model is also timed "
-                   'sliced at it)')
+                   help="ours' (the crop model is timed sliced at it too)")
     p.add_argument('--buckets', type=json.loads, default=None,
-                   help='JSON {"tiny": [lo, hi], ...}; default: the '
-                   "dataset config's")
+                   help='JSON {"tiny": [lo, hi], ...} (default: the configs)')
+    p.add_argument('--cfg-options', type=json.loads, default=None,
+                   help='JSON {"key": value} merged into every config, e.g. '
+                   '\'{"optim_wrapper.optimizer.lr": 0.003}\'')
     p.add_argument('--jobs', type=int, default=2)
     p.add_argument('--workers', type=int, default=1)
     p.add_argument('--curve-every', type=int, default=1,
-                   help='score every N-th epoch on val (0: no curve)')
+                   help='val AP of every N-th epoch (0: no curve)')
     p.add_argument('--train-images', type=int, default=None,
                    help='train on the first N training canvases only')
     p.add_argument('--max-val', type=int, default=None)

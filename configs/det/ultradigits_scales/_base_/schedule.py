@@ -4,7 +4,7 @@
 # Adam with a short linear warm-up, a checkpoint every epoch (the
 # time-to-accuracy curve scores them on the validation canvases offline, so
 # training time holds no validation) and validation at the end.
-max_epochs = 12
+max_epochs = 6
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
