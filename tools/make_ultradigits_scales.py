@@ -11,6 +11,7 @@ A second run with the same arguments finds the stamp
 regenerates.
 """
 import argparse
+import importlib
 import importlib.util
 import os.path as osp
 import sys
@@ -31,8 +32,7 @@ def _load_generator():
         package = importlib.util.module_from_spec(spec)
         sys.modules['_mmpatch_datasets'] = package
         spec.loader.exec_module(package)
-        import importlib as il
-        return il.import_module('_mmpatch_datasets.ultradigits_scales')
+        return importlib.import_module('_mmpatch_datasets.ultradigits_scales')
     from mmpatch.datasets import ultradigits_scales
     return ultradigits_scales
 

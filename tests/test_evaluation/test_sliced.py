@@ -7,6 +7,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+# sahi (requirements/benchmarks.txt) provides the slicing and the box shift
+# of mmdet.utils.large_image
+pytest.importorskip('sahi.slicing')
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CROP = osp.join(ROOT, 'configs/det/ultradigits_scales/fcos_crop_scales.py')
 DOWN = osp.join(ROOT,
