@@ -66,7 +66,7 @@ def main(argv=None) -> int:
           'comparison: the full one (three seeds, all 64 test canvases, '
           'more epochs, ours with the full-image gradient and without the '
           'global patch, full-image FCOS, the time-to-accuracy picture) is '
-          f'in docs/benchmarks.md, made by\n  {FULL}')
+          f'made for docs/benchmarks.md by\n  {FULL}')
     print('peak train MiB: measured live tensor bytes of the training step '
           '(MemoryLoggerHook); the stock sides (768 px) are the largest '
           "whose tools/benchmark_memory.py peak fits ours' (configs' "
