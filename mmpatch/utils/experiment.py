@@ -17,8 +17,13 @@ from typing import Dict, List, Optional
 def run_in_process(config: str,
                    work_dir: str,
                    cfg_options: Optional[Dict] = None,
-                   time_limit: Optional[float] = None) -> Dict:
-    """Train then test ``config``; return metrics, times and peak memory."""
+                   time_limit: Optional[float] = None,
+                   test: bool = True) -> Dict:
+    """Train then test ``config``; return metrics, times and peak memory.
+
+    With ``test=False`` the test loop is skipped (``metrics`` is empty): the
+    caller scores the checkpoints itself.
+    """
     from mmengine.config import Config
 
     from mmpatch.engine.hooks import MemoryLoggerHook
@@ -39,7 +44,7 @@ def run_in_process(config: str,
     runner.train()
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    metrics = runner.test()
+    metrics = runner.test() if test else {}
     test_s = time.perf_counter() - t0
     hook = next(h for h in runner.hooks
                 if isinstance(h, MemoryLoggerHook))
@@ -58,7 +63,8 @@ def run_subprocess(config: str,
                    work_dir: str,
                    cfg_options: Optional[Dict] = None,
                    time_limit: Optional[float] = None,
-                   python: str = sys.executable) -> Dict:
+                   python: str = sys.executable,
+                   test: bool = True) -> Dict:
     """:func:`run_in_process` in a fresh interpreter; its result as a dict."""
     os.makedirs(work_dir, exist_ok=True)
     out = osp.join(work_dir, 'experiment.json')
@@ -70,6 +76,8 @@ def run_subprocess(config: str,
         cmd += ['--cfg-options-json', json.dumps(cfg_options)]
     if time_limit:
         cmd += ['--time-limit', str(time_limit)]
+    if not test:
+        cmd.append('--no-test')
     subprocess.run(cmd, check=True)
     with open(out) as f:
         return json.load(f)
@@ -82,11 +90,13 @@ def main() -> None:
     parser.add_argument('--json', required=True)
     parser.add_argument('--cfg-options-json', default=None)
     parser.add_argument('--time-limit', type=float, default=None)
+    parser.add_argument('--no-test', action='store_true',
+                        help='train only (no test loop)')
     args = parser.parse_args()
     options = json.loads(args.cfg_options_json) \
         if args.cfg_options_json else None
     result = run_in_process(args.config, args.work_dir, options,
-                            args.time_limit)
+                            args.time_limit, test=not args.no_test)
     with open(args.json, 'w') as f:
         json.dump(result, f, indent=2)
 
