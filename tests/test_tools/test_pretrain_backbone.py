@@ -13,6 +13,7 @@ def test_pretrain_backbone_is_fcos_mini_backbone():
     import mmpretrain.models  # noqa: F401
     from mmdet.registry import MODELS as DET
     from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS as CLS
     sys.path.insert(0, osp.join(ROOT, 'tools'))
     try:
@@ -20,10 +21,14 @@ def test_pretrain_backbone_is_fcos_mini_backbone():
     finally:
         sys.path.pop(0)
     torch.manual_seed(0)
-    cls = CLS.build(BACKBONE)
+    # Each build in its own scope: a scope left current by an earlier test
+    # would resolve 'ResNet' in that library's registry.
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        cls = CLS.build(BACKBONE)
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs/_base_/models/fcos_mini.py'))
-    det = DET.build(cfg.model.backbone)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        det = DET.build(cfg.model.backbone)
     det.load_state_dict(cls.state_dict(), strict=True)  # same keys, shapes
     cls.eval()
     det.eval()  # (mmdet's ResNet.train returns None: no chaining)
