@@ -17,8 +17,8 @@ ORDER = ['install', 'cuda_tests', 'bench_fcos_r50', 'bench_unet_ultradigits',
 def check(tmp_path, *args):
     out = tmp_path / 'out'
     proc = subprocess.run(
-        [sys.executable, 'tools/device_check.py', '--dry-run', '--out',
-         str(out), '--work', str(tmp_path / 'work'), *args],
+        [sys.executable, 'tools/analysis_tools/device_check.py', '--dry-run',
+         '--out', str(out), '--work', str(tmp_path / 'work'), *args],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     result = json.load(open(out / 'device_check.json'))
     log = open(out / 'device_check.log').read()
@@ -111,7 +111,7 @@ def test_help_and_missing_wheels(tmp_path):
     for word in ('--wheels', '--dry-run', 'bench_fcos_r50', 'share'):
         assert word in proc.stdout
     proc = subprocess.run(
-        [sys.executable, 'tools/device_check.py', '--wheels',
+        [sys.executable, 'tools/analysis_tools/device_check.py', '--wheels',
          str(tmp_path / 'none'), '--out', str(tmp_path / 'o')], cwd=REPO,
         capture_output=True, text=True)
     assert proc.returncode == 2 and 'no wheel folder' in proc.stdout
@@ -153,7 +153,7 @@ def test_gpu_section_from_a_run(gpu_report, plain_run, tmp_path):
     assert '- ≤ 1 GiB: 520 MiB, **met**' in text
     assert '20000 / 520 MiB = 38.5×, **met**' in text
     assert '(weights + gradients + optimizer state + Z): 520 MiB' in text
-    assert '`configs/unet_patchgd_ultradigits.py`' in text
+    assert '`configs/seg/unet_patchgd_ultradigits.py`' in text
     # written into a page in place of the old section, idempotently
     page = tmp_path / 'page.md'
     page.write_text('# B\n\n## On a GPU\n\nold\n\n## Next\n\ntext\n')
