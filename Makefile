@@ -1,7 +1,9 @@
 # mmpatch: the two commands of the README, and the rest.
 #   make demo        set up if needed, then train + evaluate the main job on UltraDigits
 #   make test        set up if needed, then the whole test suite
-#   make benchmarks  regenerate every figure and table of docs/benchmarks.md (slow)
+#   make benchmarks  regenerate every figure and table of docs/benchmarks.md
+#                    (about 3 h on 2 cores; sections and the schedule's
+#                    arithmetic: tools/analysis_tools/run_benchmarks.py)
 #   make data-cls    UltraDigits-cls, the classification benchmark's canvases
 #   make pretrained  the UltraDigits classifiers' locally pretrained backbone
 #   make device-check  on a CUDA machine: install from WHEELS (default .wheels),
@@ -27,7 +29,7 @@ test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 data-cls: setup
-	$(PY) tools/make_ultradigits_cls.py --out data/ultradigits_cls
+	$(PY) tools/make_ultradigits_cls.py --out data/ultradigits_cls --num-test 256
 
 # every UltraDigits classification config loads this backbone (init_cfg)
 pretrained: checkpoints/resnet18n_digits.pth
@@ -36,7 +38,7 @@ checkpoints/resnet18n_digits.pth:
 	$(PY) tools/pretrain_digits.py --out $@
 
 benchmarks: data data-cls pretrained
-	$(PY) tools/run_benchmarks.py
+	$(PY) tools/analysis_tools/run_benchmarks.py
 
 # no setup: it installs into the machine's own Python (tools/install.sh TARGET)
 device-check:
