@@ -67,6 +67,18 @@ def epoch_options(cfg, epochs: int, val_every: float) -> Dict:
     return dict(options, iters_per_epoch=per_epoch)
 
 
+def _numbers(metrics: Optional[Dict]) -> Dict[str, float]:
+    """The metrics that are numbers (mmseg's are numpy scalars), as floats.
+    """
+    out = {}
+    for key, value in (metrics or {}).items():
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
 def val_curve_hook(path: str, per_epoch: Optional[int]):
     """A hook that keeps each validation's metrics with the iteration,
     epoch and seconds of training (validation passes left out; ``wall_s``
@@ -97,8 +109,7 @@ def val_curve_hook(path: str, per_epoch: Optional[int]):
                 epoch=runner.iter / per_epoch if per_epoch else None,
                 train_s=round(now - self.t0 - self.val_s, 2),
                 wall_s=round(now - self.t0, 2),
-                metrics={k: float(v) for k, v in (metrics or {}).items()
-                         if isinstance(v, (int, float))}))
+                metrics=_numbers(metrics)))
             with open(path, 'w') as f:
                 json.dump(self.points, f, indent=1)
 

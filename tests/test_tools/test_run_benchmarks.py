@@ -65,7 +65,8 @@ def test_aggregate_mean_std_and_reading(bm):
     assert full['seeds'] == 3
     assert full['accuracy/top1'] == pytest.approx((81.0, 1.0))
     assert rows['patchgd']['accuracy/top1'] == pytest.approx((72.0, 2.0))
-    assert full['train_s'] == pytest.approx((101.0, 1.0))
+    # training seconds of the last validation point: validation left out
+    assert full['train_s'] == pytest.approx((30.0, 0.0))
     # the last interval's change of the validation curve, over the seeds
     assert full['last_change'] == pytest.approx((2.0, 1.0))
     assert rows['patchgd']['last_change'] == pytest.approx((11.0, 1.0))
@@ -143,11 +144,11 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
     assert '| full gradient (ours) | 81.0 ± 1.0 |' in page
     # the peak column from the time section's record of the same config
     assert '| PatchGD + global (ours) | 72.0 ± 2.0 | 11.0 ± 1.0 | 3 | 192 ' \
-        '| 101 ± 1 | 52 |' in page
+        '| 30 ± 0 | 52 |' in page
     assert '![validation curves](img/curve_cls.png)' in page
     assert osp.getsize(tmp_path / 'img' / 'curve_cls.png') > 1000
-    assert '| resnet_cls | 1024², 1 | 0.70 | 2.00 | 1.60 | 1.25× | 2.86× |' \
-        in page
+    assert ('| resnet_cls | 1024², 1 | 0.70 | 2.00 | 1.60 | 1.25× | 2.86× |'
+            in page)
     assert '| ours, full gradient | 2048 | 512 | 64 | 2 | 500 |' in page
     assert 'the peak **False**, the step **True**' in page  # full gradient
     assert '**False**.' in page  # the sampled check

@@ -93,8 +93,8 @@ each as ``membench/phases.py`` describes (which of them run depends on
 Records (a JSON list, rewritten after every subprocess): ``method``,
 ``task``, ``size``, ``patch``, ``k``, ``peak_train_mb``, ``peak_infer_mb``,
 ``step_s``, ``infer_s``, ``status``, ``image_source``, ``latent_mb``,
-``memory_method``, ``config``, and ``model``, ``input_size``, ``grid``, ``batch_size``,
-``device``, ``fixed_mb`` (weights + gradients + optimizer state + batch at
+``memory_method``, ``config``, and ``model``, ``input_size``, ``grid``,
+``batch_size``, ``device``, ``fixed_mb`` (weights + gradients + optimizer state + batch at
 the start of the measured step), ``fill_s``, ``step_cpu_s`` and
 ``infer_cpu_s`` (process CPU time, all threads: steadier than wall time on
 a busy machine), ``vm_setup_mb`` (the subprocess's address space once the

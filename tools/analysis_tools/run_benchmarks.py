@@ -85,6 +85,8 @@ def main(argv=None) -> None:
     os.makedirs(ctx.work, exist_ok=True)
     os.makedirs(ctx.images, exist_ok=True)
     os.chdir(ROOT)
+    # every run this starts, the accuracy runs included, inherits it
+    os.environ['OMP_NUM_THREADS'] = str(ctx.threads)
     timings = load(ctx, 'timings') or {}
     for name, (run, _) in SECTIONS.items():
         if name not in args.only:

@@ -66,18 +66,37 @@ SMOKE_OPTIONS = {
 }
 
 
+def smoke_options(config: str) -> Dict:
+    """A few images per split, and precise BN from one batch."""
+    from mmengine.config import Config
+    options = dict(SMOKE_OPTIONS)
+    hooks = Config.fromfile(config, import_custom_modules=False).get(
+        'custom_hooks', [])
+    if any(h.get('type') == 'PatchPreciseBNHook' for h in hooks):
+        options['custom_hooks'] = [
+            dict(h, num_batches=1) if h.get('type') == 'PatchPreciseBNHook'
+            else dict(h) for h in hooks]
+    return options
+
+
 def run_dir(ctx: Context, task: Task, row: Row, seed: int) -> str:
     return ctx.path(task.name, row.key, f'seed{seed}')
 
 
-def _one(ctx: Context, task: Task, row: Row, seed: int,
-         epochs: int) -> dict:
+def _options(ctx: Context, task: Task, row: Row, seed: int) -> Dict:
+    """A run's cfg options (made before the runs start: mmengine's config
+    loading is not thread-safe)."""
+    options = dict(task.options, **{'randomness.seed': seed})
+    if ctx.smoke:
+        options.update(smoke_options(row.config))
+    return options
+
+
+def _one(ctx: Context, task: Task, row: Row, seed: int, epochs: int,
+         options: Dict) -> dict:
     from mmpatch.utils.experiment import run_subprocess
     work = run_dir(ctx, task, row, seed)
     os.makedirs(work, exist_ok=True)
-    options = dict(task.options, **{'randomness.seed': seed})
-    if ctx.smoke:
-        options.update(SMOKE_OPTIONS)
     print(f'[{task.name}] {row.label}, seed {seed}: {epochs} epochs '
           f'(log: {osp.join(work, "run.log")})', flush=True)
     # no MemoryLoggerHook: its CPU meter's per-operator bookkeeping would
@@ -105,8 +124,9 @@ def run_task(ctx: Context, task: Task) -> dict:
                      for row in task.rows},
                runs=runs)
     with ThreadPoolExecutor(max_workers=max(1, ctx.jobs)) as pool:
-        futures = [(row, seed, pool.submit(_one, ctx, task, row, seed,
-                                           epochs)) for row, seed in jobs]
+        futures = [(row, seed, pool.submit(
+            _one, ctx, task, row, seed, epochs,
+            _options(ctx, task, row, seed))) for row, seed in jobs]
         for row, seed, future in futures:
             runs[row.key][str(seed)] = future.result()
             save(ctx, task.name, out)
@@ -139,8 +159,8 @@ def aggregate(result: dict, metrics: List[Tuple[str, str]],
                    config=result['rows'][key]['config'], seeds=len(runs))
         for _, metric in metrics:
             row[metric] = mean_std([r['metrics'].get(metric) for r in runs])
-        for fig in ('train_s', 'iters'):
-            row[fig] = mean_std([r.get(fig) for r in runs])
+        row['train_s'] = mean_std([train_seconds(r) for r in runs])
+        row['iters'] = mean_std([r.get('iters') for r in runs])
         peaks = [r['peak_train_mb'] for r in runs if r.get('peak_train_mb')]
         row['peak_train_mb'] = max(peaks) if peaks else None
         row['epochs'] = runs[0].get('schedule', {}).get('epochs')
@@ -148,6 +168,13 @@ def aggregate(result: dict, metrics: List[Tuple[str, str]],
                                        for r in runs])
         out[key] = row
     return out
+
+
+def train_seconds(run: dict) -> Optional[float]:
+    """Training time without the validation passes (the last validation
+    comes after the last iteration), else the whole ``runner.train()``."""
+    curve = run.get('val_curve') or []
+    return curve[-1]['train_s'] if curve else run.get('train_s')
 
 
 def last_change(run: dict, metric: str) -> Optional[float]:
@@ -171,8 +198,8 @@ def table(rows: Dict, metrics: List[Tuple[str, str]], digits: int = 3,
     """The task's table; ``last val change`` is the headline's change over
     the last validation interval (in the table's units: ``val_scale``)."""
     head = ('| method | ' + ' | '.join(t for t, _ in metrics) +
-            ' | last val change | epochs | iterations | train time (s) | '
-            'peak train memory (MiB) |')
+            ' | last val change | epochs | iterations | train time (s, '
+            'validation left out) | peak train memory (MiB) |')
     lines = [head, '|' + ' --- |' * (len(metrics) + 6)]
     for row in rows.values():
         values = ' | '.join(fmt(row[m], digits) for _, m in metrics)
@@ -199,8 +226,11 @@ def reading(rows: Dict, metric: str, name: str, digits: int = 3) -> str:
                        for label, v in scores.items() if label != best)
     clear = all(mean - (std or 0) > v[0] + (v[1] or 0)
                 for k, v in scores.items() if k != best)
-    how = ('ahead by more than the spread of the seeds' if clear else
-           'ahead on the mean, within the spread of the seeds')
+    if std is None:  # one seed: no spread to compare with
+        how = 'ahead (one seed)'
+    else:
+        how = ('ahead by more than the spread of the seeds' if clear else
+               'ahead on the mean, within the spread of the seeds')
     return (f'By {name}, {best} is {how} ({fmt(scores[best], digits)}; '
             f'{others}).')
 

@@ -73,7 +73,8 @@ def save(ctx: Context, name: str, obj: Any) -> str:
     return path
 
 
-def run_tool(ctx: Context, *argv: str, **kwargs) -> subprocess.CompletedProcess:
+def run_tool(ctx: Context, *argv: str,
+             **kwargs) -> subprocess.CompletedProcess:
     """A repository tool in a fresh interpreter, on ``ctx.threads``
     threads, from the repository root."""
     env = dict(os.environ, OMP_NUM_THREADS=str(ctx.threads))
