@@ -4,39 +4,44 @@ sampled PatchGD config, its full-gradient variant at the same memory and
 the baselines, trained for the same number of epochs over 3 seeds.
 
 The schedule, and the arithmetic that sized it for a ~3 h
-``make benchmarks`` on 2 cores (two single-thread runs at a time). The
-seconds per iteration are each config's training step at its training
-size and batch, one thread, without the memory meter: the process CPU
-time of ``benchmark_memory.py --steps 5 --threads 1`` (steady on a shared
-machine; the short training runs' fastest iterations agreed within ~5 %
-once their load was accounted for). An epoch is ``ceil(train images /
-batch)`` iterations: 64 / 2 = 32 (UltraDigits), 256 / 4 = 64 (-cls).
+``make benchmarks`` on 2 cores (two single-thread runs at a time). Seconds
+per iteration: each config's fastest of 8 training iterations as the
+accuracy runs train (one thread, no memory meter, the first 16 training
+images), measured here on 2026-12-04 with the machine nearly idle (they
+agree within 5 % with the process CPU time of ``benchmark_memory.py
+--steps 5 --threads 1`` taken earlier under load). An epoch is
+``ceil(train images / batch)`` iterations: 64 / 2 = 32 (UltraDigits),
+256 / 4 = 64 (UltraDigits-cls).
 
-=========  ==========================  =========================  ========
-task       s / iteration (rows)        one epoch, one seed        schedule
-=========  ==========================  =========================  ========
-det-demo   1.71 + 2.06 + 0.11          32 x 3.88 = 124 s           5 epochs
-seg        4.45 + 3.79 + 0.17          32 x 8.41 = 269 s           2 epochs
-cls        0.71 + 2.04 + 0.12 + 0.61   64 x 3.48 = 223 s           3 epochs
-=========  ==========================  =========================  ========
+========  =========================  ==========================  =========
+task      s / iteration (rows)       one epoch, one seed         schedule
+========  =========================  ==========================  =========
+det-demo  1.69 + 2.02 + 0.14         32 x 3.85 = 123 s           5 epochs
+seg       4.43 + 3.86 + 0.21         32 x 8.50 = 272 s           2 epochs
+cls       0.70 + 1.99 + 0.12 + 0.60  64 x 3.41 = 218 s           2 epochs
+========  =========================  ==========================  =========
 
-Per run add ~15 s of start-up, the validations (16 canvases; seg also
-recomputes θ1's BatchNorm statistics from 32 batches before each, ~10 s)
-and the test (16 canvases; UltraDigits-cls: 256, ~40 s). Three seeds on
-two cores take 1.5x one seed's sum:
+Per run add ~30 s of start-up and test (UltraDigits-cls: 256 test
+canvases, ~55 s) and the validations on 16 canvases: ~12 s each (seg), ~4
+s (cls), ~10 s (det); seg's two PatchGD rows also recompute θ1's
+BatchNorm statistics from 32 training batches before each (precise BN,
+measured 55 s). Three seeds on two cores take 1.5x one seed's sum:
 
-* seg: (2 x 269 + 3 x (15 + 4 x 12 + 10)) x 1.5 = (538 + 219) x 1.5
-  = 1136 s, ~19 min;
-* cls: (3 x 223 + 4 x (15 + 6 x 3 + 40)) x 1.5 = (669 + 292) x 1.5
-  = 1441 s, ~24 min;
+* seg, validation every 0.5 epoch (4 points):
+  (2 x 272 + 2 x 4 x (55 + 12) + 4 x 12 + 3 x 30) x 1.5
+  = (544 + 536 + 48 + 90) x 1.5 = 1827 s, ~30 min;
+* cls, validation every 0.5 epoch: (2 x 218 + 4 x 4 x 4 + 4 x 55) x 1.5
+  = (436 + 64 + 220) x 1.5 = 1080 s, ~18 min;
 * det-demo (opt-in, ``--only det-demo``; the detection comparison of
-  ``det`` replaces it in the default run): (5 x 124 + 3 x (15 + 5 x 10 +
-  10)) x 1.5 = (620 + 225) x 1.5 = 1268 s, ~21 min.
+  ``det`` replaces it in the default run), validation every epoch:
+  (5 x 123 + 3 x 5 x 10 + 3 x 30) x 1.5 = (615 + 150 + 90) x 1.5
+  = 1283 s, ~21 min.
 
-With ``det`` (~90 min), ``memory`` (~40), ``budget`` (~12), ``time``
-(~10) and ``pictures`` (~3) the default run is ~200 min. ``--epochs
-seg=4`` (etc.) lengthens a task; the curves on the page say whether it
-had flattened.
+With ``det`` (~90 min), ``memory`` (~40), ``budget`` (~10), ``time``
+(~9) and ``pictures`` (~2) the default run is ~200 min on a quiet
+machine, of which these two tasks are 48. They are short of convergence:
+``--epochs seg=4 cls=4`` (etc.) lengthens them, at the cost above per
+epoch, and the curves on the page say whether they had flattened.
 """
 import glob
 import os.path as osp
@@ -73,12 +78,12 @@ TASKS = {
         name='det-demo',
         rows=[
             Row('patchgd', 'PatchGD + global (ours)',
-                'configs/det/fcos_patchgd_ultradigits.py', 1.71),
+                'configs/det/fcos_patchgd_ultradigits.py', 1.69),
             Row('full', 'full gradient (ours)',
-                'configs/det/fcos_patchgd_ultradigits_full.py', 2.06),
+                'configs/det/fcos_patchgd_ultradigits_full.py', 2.02),
             Row('downsampled', 'downsampled FCOS (256 px)',
                 'configs/det/baselines/fcos_downsampled_ultradigits.py',
-                0.11),
+                0.14),
         ],
         epochs=5, val_every=1,
         metrics=[('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
@@ -88,12 +93,12 @@ TASKS = {
         name='seg',
         rows=[
             Row('patchgd', 'PatchGD + global (ours)',
-                'configs/seg/unet_patchgd_ultradigits.py', 4.45),
+                'configs/seg/unet_patchgd_ultradigits.py', 4.43),
             Row('full', 'full gradient (ours)',
-                'configs/seg/unet_patchgd_ultradigits_full.py', 3.79),
+                'configs/seg/unet_patchgd_ultradigits_full.py', 3.86),
             Row('downsampled', 'downsampled U-Net (128 px)',
                 'configs/seg/baselines/unet_downsampled_ultradigits.py',
-                0.17),
+                0.21),
         ],
         epochs=2, val_every=0.5,
         metrics=[('mIoU', 'mIoU_frac'), ('stroke IoU', 'stroke_IoU'),
@@ -104,17 +109,17 @@ TASKS = {
         name='cls',
         rows=[
             Row('patchgd', 'PatchGD + global (ours)',
-                'configs/cls/resnet_patchgd_ultradigits.py', 0.71),
+                'configs/cls/resnet_patchgd_ultradigits.py', 0.70),
             Row('full', 'full gradient (ours)',
-                'configs/cls/resnet_patchgd_ultradigits_full.py', 2.04),
+                'configs/cls/resnet_patchgd_ultradigits_full.py', 1.99),
             Row('downsampled', 'downsampled ResNet (296 px)',
                 'configs/cls/baselines/resnet_downsampled_ultradigits.py',
                 0.12),
             Row('noglobal', 'PatchGD without global patch',
                 'configs/cls/baselines/'
-                'resnet_patchgd_noglobal_ultradigits.py', 0.61),
+                'resnet_patchgd_noglobal_ultradigits.py', 0.60),
         ],
-        epochs=3, val_every=0.5,
+        epochs=2, val_every=0.5,
         metrics=[('top-1 accuracy (%)', 'accuracy/top1')], digits=1),
 }
 #: the headline metric's name in sentences
