@@ -1,20 +1,20 @@
 # mmpatch: the two commands of the README, and the rest.
-#   make demo        set up if needed, then train + evaluate the main job on UltraDigits
+#   make demo        set up if needed, then ours against the equal-memory baselines on UltraDigits-scales (short schedule)
 #   make test        set up if needed, then the whole test suite
 #   make benchmarks  regenerate every figure and table of docs/benchmarks.md
 #                    (about 3 h on 2 cores; sections and the schedule's
 #                    arithmetic: tools/analysis_tools/run_benchmarks.py)
 #   make data-cls    UltraDigits-cls, the classification benchmark's canvases
-#   make pretrained  the UltraDigits classifiers' locally pretrained backbone
+#   make data-scales UltraDigits-scales, the detection comparison's canvases
+#   make pretrained  the locally pretrained narrow ResNet-18 (classifiers and detectors)
 #   make device-check  on a CUDA machine: install from WHEELS (default .wheels),
 #                    CUDA tests, GPU benchmarks, in 8 minutes (tools/device_check.sh)
 PY := .venv/bin/python
 # mmengine imports pkg_resources, which warns on every import
 export PYTHONWARNINGS := ignore:pkg_resources is deprecated
 DATA ?= data/ultradigits
-DEMO_CONFIG ?= configs/det/fcos_patchgd_ultradigits.py
 
-.PHONY: setup demo test benchmarks data data-cls pretrained clean device-check
+.PHONY: setup demo test benchmarks data data-cls data-scales pretrained clean device-check
 
 setup:
 	bash tools/install.sh
@@ -22,8 +22,8 @@ setup:
 data: setup
 	$(PY) tools/make_ultradigits.py --out $(DATA)
 
-demo: data
-	$(PY) tools/demo.py --config $(DEMO_CONFIG) --max-iters 360
+demo: data-scales pretrained
+	OMP_NUM_THREADS=1 $(PY) tools/demo.py
 
 test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider
@@ -31,13 +31,17 @@ test: setup
 data-cls: setup
 	$(PY) tools/make_ultradigits_cls.py --out data/ultradigits_cls --num-test 256
 
-# every UltraDigits classification config loads this backbone (init_cfg)
+data-scales: setup
+	$(PY) tools/make_ultradigits_scales.py --out data/ultradigits_scales
+
+# every UltraDigits classification config and every detector of
+# configs/det/ultradigits_scales loads this backbone (init_cfg)
 pretrained: checkpoints/resnet18n_digits.pth
 checkpoints/resnet18n_digits.pth:
 	$(MAKE) setup
 	$(PY) tools/pretrain_digits.py --out $@
 
-benchmarks: data data-cls pretrained
+benchmarks: data data-cls data-scales pretrained
 	$(PY) tools/analysis_tools/run_benchmarks.py
 
 # no setup: it installs into the machine's own Python (tools/install.sh TARGET)

@@ -1,64 +1,80 @@
-"""`make demo`: train PatchGD and the downsampled baseline, compare on test.
+"""`make demo`: ours against the equal-memory baselines, on a short schedule.
 
-    python tools/demo.py [--config CONFIG] [--baseline CONFIG]
-                         [--work-dir work_dirs/demo] [--max-iters N]
+    python tools/demo.py [--work-dir work_dirs/demo] [--epochs 3]
+                         [--train-images 12] [--test-images 16] [--jobs 2]
 
-1. trains ``--config`` (default: the PatchGlobalDetector on UltraDigits) and
-   scores it on the whole test canvases;
-2. trains ``--baseline`` (stock FCOS on canvases downsampled to the patch
-   size) for the same wall-clock time, and scores it the same way;
-3. prints COCO AP / AP50 / AP_small and the measured peak training memory of
-   each, and writes them to ``WORK_DIR/demo_results.json``.
+On UltraDigits-scales (2048 px canvases, `make data-scales`), from the
+locally pretrained backbone (`make pretrained`), it trains
+
+* ours: PatchGD + global patch (configs/det/ultradigits_scales/
+  fcos_patchgd_scales.py),
+* stock FCOS on canvases downsampled to 768 px, and
+* stock FCOS on random 768 px crops, scored by sliced inference,
+
+the two stock sides being the largest whose measured peak training memory
+fits ours' (configs' headers), for the same few epochs on the first
+``--train-images`` training canvases, two runs at a time on one thread
+each. It then prints AP, AP50 and AP by size bucket on the first
+``--test-images`` test canvases, with each run's measured peak training
+memory, training time and inference time per canvas, and draws one test
+canvas's predictions (WORK_DIR/predictions.png). It is
+tools/analysis_tools/det_comparison.py on a shortened schedule; the full
+comparison (more epochs, three seeds, all 64 test canvases, ours with the
+full-image gradient and without the global patch, full-image FCOS) is in
+docs/benchmarks.md.
 """
 import argparse
-import json
 import os.path as osp
+import sys
+import time
 
-from mmpatch.utils.experiment import run_subprocess
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
+sys.path.insert(0, ROOT)
 
-KEYS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
-        ('AP_small', 'coco/bbox_mAP_s'))
+FULL = ('python tools/analysis_tools/det_comparison.py --work-dir '
+        'work_dirs/det_comparison --seeds 0 1 2 --epochs 6')
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--config',
-                        default='configs/det/fcos_patchgd_ultradigits.py')
-    parser.add_argument(
-        '--baseline',
-        default='configs/det/baselines/fcos_downsampled_ultradigits.py')
-    parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--max-iters', type=int, default=None,
-                        help='override the training length of --config')
-    args = parser.parse_args()
-
-    options = None
-    if args.max_iters:
-        options = {'train_cfg.max_iters': args.max_iters,
-                   'train_cfg.val_interval': args.max_iters}
-    ours = run_subprocess(args.config, osp.join(args.work_dir, 'patchgd'),
-                          options)
-    # the baseline gets the same wall-clock training time, however many
-    # iterations that is
-    base = run_subprocess(
-        args.baseline, osp.join(args.work_dir, 'baseline'),
-        {'train_cfg.max_iters': 100000, 'train_cfg.val_interval': 100000},
-        time_limit=ours['train_s'])
-    rows = [('PatchGD + global (ours)', ours), ('downsampled FCOS', base)]
-    print('\nUltraDigits test split, whole canvases '
-          f'(training time {ours["train_s"]:.0f} s each)')
-    print(f'{"method":26s} {"AP":>6s} {"AP50":>6s} {"AP_s":>6s} '
-          f'{"iters":>6s} {"peak MiB":>9s}')
-    for name, r in rows:
-        m = r['metrics']
-        print(f'{name:26s} ' +
-              ' '.join(f'{m.get(key, float("nan")):6.3f}' for _, key in KEYS)
-              + f' {r["iters"]:6d} {r["peak_train_mb"]:9.0f}')
-    print(f'(peak = measured training-step tensor memory, '
-          f'{ours["memory_method"]})')
-    with open(osp.join(args.work_dir, 'demo_results.json'), 'w') as f:
-        json.dump(dict(ours=ours, baseline=base), f, indent=2)
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--work-dir', default='work_dirs/demo')
+    p.add_argument('--data-root', default='data/ultradigits_scales/')
+    p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--train-images', type=int, default=12)
+    p.add_argument('--test-images', type=int, default=16)
+    p.add_argument('--jobs', type=int, default=2)
+    args = p.parse_args(argv)
+    needs = ((osp.join(args.data_root, 'annotations', 'instances_test.json'),
+              'make data-scales'),
+             ('checkpoints/resnet18n_digits.pth', 'make pretrained'))
+    for need, make in needs:
+        if not osp.exists(osp.join(ROOT, need)):
+            sys.exit(f'{need} is missing: run `{make}` first (or `make demo`)')
+    import det_comparison
+    t0 = time.time()
+    det_comparison.main([
+        '--work-dir', args.work_dir, '--data-root', args.data_root,
+        '--seeds', '0', '--epochs', str(args.epochs), '--methods', 'ours',
+        'downsampled', 'crop', '--train-images', str(args.train_images),
+        '--max-test', str(args.test_images), '--curve-every', '0',
+        '--timing-images', '2', '--jobs', str(args.jobs)])
+    print(f'SHORTENED SCHEDULE: {args.epochs} epochs on '
+          f'{args.train_images} training canvases, one seed, scored on '
+          f'{args.test_images} test canvases ({time.time() - t0:.0f} s). '
+          'These few minutes of CPU training are a demonstration, not the '
+          'comparison: the full one (three seeds, all 64 test canvases, '
+          'more epochs, ours with the full-image gradient and without the '
+          'global patch, full-image FCOS, the time-to-accuracy picture) is '
+          f'made for docs/benchmarks.md by\n  {FULL}')
+    print('peak train MiB: measured live tensor bytes of the training step '
+          '(MemoryLoggerHook); the stock sides (768 px) are the largest '
+          "whose tools/benchmark_memory.py peak fits ours' (configs' "
+          'headers).')
+    print(f'predictions on one test canvas: '
+          f'{osp.join(args.work_dir, "predictions.png")}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -7,9 +7,12 @@ from .ultradigits import (FORMAT_VERSION, ULTRADIGITS_CLASSES,
                           ULTRADIGITS_SEG_CLASSES, ULTRADIGITS_SEG_PALETTE,
                           generate_ultradigits, load_digit_bank, read_stamp,
                           render_digit, ultradigits_up_to_date)
+from .ultradigits_scales import (generate_ultradigits_scales,
+                                 ultradigits_scales_up_to_date)
 
 __all__ = [
     'FORMAT_VERSION', 'ULTRADIGITS_CLASSES', 'ULTRADIGITS_SEG_CLASSES',
     'ULTRADIGITS_SEG_PALETTE', 'generate_ultradigits', 'load_digit_bank',
-    'read_stamp', 'render_digit', 'ultradigits_up_to_date'
+    'read_stamp', 'render_digit', 'ultradigits_up_to_date',
+    'generate_ultradigits_scales', 'ultradigits_scales_up_to_date'
 ]

@@ -250,3 +250,24 @@ def _flatten(pipeline: Iterable) -> List:
                 out.extend(_flatten(item if isinstance(item, (
                     list, tuple)) else [item]))
     return out
+
+
+@TRANSFORMS.register_module()
+class LoadCachedImage(LoadLazyImage):
+    """``LoadImageFromFile`` from a decoded, memory-mapped copy.
+
+    Each image is decoded once into the same uncompressed ``.npy`` cache as
+    :class:`LoadLazyImage` (``cache_dir``), and the pipeline gets the real
+    pixels, as an ``np.memmap`` of it: every transform works, and one that
+    crops first (mmdet's ``RandomCrop``) reads only its crop from disk
+    (the page cache), instead of decoding the whole large image for a small
+    crop. Same arguments as :class:`LoadLazyImage`; 8-bit images only.
+    """
+
+    def transform(self, results: dict) -> dict:
+        path = self.mapped_path(results['img_path'])
+        img = np.load(path, mmap_mode='r')
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results

@@ -461,9 +461,11 @@ def _check_args(seed: int, canvas_hw: Tuple[int, int],
     return max_size
 
 
-def read_stamp(out_dir: str) -> Optional[dict]:
-    """The stamp ``meta/ultradigits.json`` of ``out_dir``, or None."""
-    path = osp.join(out_dir, STAMP_FILE)
+def read_stamp(out_dir: str, stamp_file: str = STAMP_FILE) -> Optional[dict]:
+    """The stamp ``meta/ultradigits.json`` (or ``stamp_file``, relative to
+    ``out_dir``: the other UltraDigits generators' stamps) of ``out_dir``,
+    or None."""
+    path = osp.join(out_dir, stamp_file)
     if not osp.isfile(path):
         return None
     try:

@@ -139,8 +139,12 @@ class LatentBuffer:
     def leaves(self) -> 'LatentBuffer':
         """Z as leaf tensors that require grad, sharing Z's storage: a
         backward through θ2 leaves dL/dZ in each map's ``.grad``."""
-        return LatentBuffer(
-            self.grid, [m.detach().requires_grad_() for m in self.maps])
+        maps = []
+        for m in self.maps:
+            leaf = m.detach().requires_grad_()
+            leaf.register_hook(_own_storage)
+            maps.append(leaf)
+        return LatentBuffer(self.grid, maps)
 
     def grads(self, index: CellIndex) -> List[Tensor]:
         """The ``(N, C_l, fh_l, fw_l)`` slices of dL/dZ at ``index`` (after
@@ -158,3 +162,13 @@ class LatentBuffer:
     def nbytes(self) -> int:
         """Bytes held by the stitched maps."""
         return sum(m.numel() * m.element_size() for m in self.maps)
+
+
+def _own_storage(grad: Tensor) -> Tensor:
+    """dL/dZ in a storage of its own. When θ2 concatenates Z with G, Z's
+    gradient arrives as a slice of the concatenation's, and keeping the
+    slice would keep the whole concatenation's gradient alive through the
+    chunked backward (one more Z-sized buffer, measured on FCOS-R50)."""
+    if grad.untyped_storage().nbytes() > grad.numel() * grad.element_size():
+        return grad.clone()
+    return grad

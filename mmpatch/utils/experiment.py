@@ -120,15 +120,17 @@ def run_in_process(config: str,
                    work_dir: str,
                    cfg_options: Optional[Dict] = None,
                    time_limit: Optional[float] = None,
+                   test: bool = True,
                    epochs: Optional[int] = None,
                    val_every: float = 1,
                    memory_log: bool = True) -> Dict:
     """Train then test ``config``; return metrics, times and peak memory
     (with ``epochs``: also the schedule and the validation curve).
 
-    ``memory_log=False`` trains without ``MemoryLoggerHook``: no peak
-    (``peak_train_mb`` None), and no CPU meter's per-operator bookkeeping in
-    the training time.
+    With ``test=False`` the test loop is skipped (``metrics`` is empty): the
+    caller scores the checkpoints itself. ``memory_log=False`` trains
+    without ``MemoryLoggerHook``: no peak (``peak_train_mb`` None), and no
+    CPU meter's per-operator bookkeeping in the training time.
     """
     from mmengine.config import Config
 
@@ -164,7 +166,7 @@ def run_in_process(config: str,
     runner.train()
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    metrics = runner.test()
+    metrics = runner.test() if test else {}
     test_s = time.perf_counter() - t0
     hook = next((h for h in runner.hooks
                  if isinstance(h, MemoryLoggerHook)), None)
@@ -189,6 +191,7 @@ def run_subprocess(config: str,
                    cfg_options: Optional[Dict] = None,
                    time_limit: Optional[float] = None,
                    python: str = sys.executable,
+                   test: bool = True,
                    epochs: Optional[int] = None,
                    val_every: float = 1,
                    log: Optional[str] = None,
@@ -205,6 +208,8 @@ def run_subprocess(config: str,
         cmd += ['--cfg-options-json', json.dumps(cfg_options)]
     if time_limit:
         cmd += ['--time-limit', str(time_limit)]
+    if not test:
+        cmd.append('--no-test')
     if epochs:
         cmd += ['--epochs', str(epochs), '--val-every', str(val_every)]
     if not memory_log:
@@ -226,6 +231,8 @@ def main() -> None:
     parser.add_argument('--json', required=True)
     parser.add_argument('--cfg-options-json', default=None)
     parser.add_argument('--time-limit', type=float, default=None)
+    parser.add_argument('--no-test', action='store_true',
+                        help='train only (no test loop)')
     parser.add_argument('--epochs', type=int, default=None)
     parser.add_argument('--val-every', type=float, default=1)
     parser.add_argument('--no-memory-log', action='store_true')
@@ -233,8 +240,9 @@ def main() -> None:
     options = json.loads(args.cfg_options_json) \
         if args.cfg_options_json else None
     result = run_in_process(args.config, args.work_dir, options,
-                            args.time_limit, args.epochs, args.val_every,
-                            not args.no_memory_log)
+                            args.time_limit, test=not args.no_test,
+                            epochs=args.epochs, val_every=args.val_every,
+                            memory_log=not args.no_memory_log)
     with open(args.json, 'w') as f:
         json.dump(result, f, indent=2)
 

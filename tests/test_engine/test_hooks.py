@@ -70,6 +70,20 @@ def _history(runner, key):
     return runner.message_hub.get_scalar(f'train/{key}').data[0]
 
 
+def test_hook_interval_measures_some_iterations(seg_scope, tiny_data,
+                                                tmp_path):
+    """MemoryLoggerHook(interval=3): the first two iterations and every
+    third are metered, the others run without the meter."""
+    cfg = runner_cfg(tiny_data, str(tmp_path), max_iters=4)
+    cfg.custom_hooks = [dict(type='MemoryLoggerHook', interval=3)]
+    runner, hook = _run(cfg)
+    assert len(_history(runner, 'memory/peak_mb')) == 3  # iters 0, 1, 3
+    assert hook.max_peak_bytes > 0
+    with pytest.raises(ValueError):
+        from mmpatch.engine.hooks import MemoryLoggerHook
+        MemoryLoggerHook(interval=0)
+
+
 def test_hook_logs_memory_latent_and_fill_time(seg_scope, tiny_data,
                                                tmp_path):
     runner, hook = _run(runner_cfg(tiny_data, str(tmp_path)))

@@ -17,7 +17,8 @@ def _cls_model(patch_cfg, fusion=None):
     model = build(cls_cfg(
         global_fusion=fusion, latent_channels=256, patch_cfg=patch_cfg,
         grid_head=dict(num_blocks=0, dropout=0.0),
-        head=dict(type='LinearClsHead', num_classes=4, in_channels=256,
+        head=dict(type='LinearClsHead', num_classes=4,
+                  in_channels=512 if fusion == 'concat' else 256,
                   loss=dict(type='CrossEntropyLoss'))))
     model.data_preprocessor = BaseDataPreprocessor()
     return model.train()
@@ -37,12 +38,14 @@ def _step_peak(model, side):
     return meter.peak_delta_bytes, model.last_step_stats.latent_bytes
 
 
-@pytest.mark.parametrize('fusion', [None, 'add'])
+@pytest.mark.parametrize('fusion', [None, 'add', 'concat'])
 def test_full_gradient_peak_grows_with_z_only(cls_scope, fusion):
     """At a fixed chunk (4 patches), 4x the cells (4x4 -> 8x8 grid of 32 px
     patches, two images) grow the step's peak by no more than Z's and
     dL/dZ's growth plus 10 %, although every cell is back-propagated; the
-    one-pass step over every cell grows by all their activations."""
+    one-pass step over every cell grows by all their activations. With
+    concat fusion dL/dZ arrives as a slice of the concatenation's gradient,
+    which must not be what the chunked backward keeps."""
     full = dict(patch_size=32, gradient='full', fill_chunk=4)
     (small, z_small), (large, z_large) = (
         _step_peak(_cls_model(full, fusion), side) for side in (128, 256))
@@ -210,3 +213,19 @@ def test_full_gradient_bn_eval_freezes_theta1_norms(seg_scope):
         assert torch.equal(m.running_mean, mean)
         assert torch.equal(m.running_var, var)
         assert m.training
+
+
+def test_leaves_keep_no_more_than_dz():
+    """Concatenated with G in a batch of one, Z's gradient arrives as a
+    contiguous slice of the concatenation's, which autograd would keep as
+    the leaf's .grad, and with it the whole concatenation's gradient (a
+    Z-sized buffer more through the chunked backward, seen on FCOS-R50):
+    the leaves keep dL/dZ in a storage of its own."""
+    from mmpatch.patchgd import LatentBuffer, PatchGrid
+    grid = PatchGrid((64, 64), (32, 32), batch_size=1)
+    z = LatentBuffer(grid, [torch.randn(1, 8, 16, 16)]).leaves()
+    g = torch.randn(1, 8, 16, 16)
+    (torch.cat([z.maps[0], g], dim=1) * 2).sum().backward()
+    grad = z.maps[0].grad
+    assert grad.untyped_storage().nbytes() == grad.numel() * 4
+    torch.testing.assert_close(grad, torch.full_like(grad, 2.0))

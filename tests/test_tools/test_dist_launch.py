@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from tests.test_engine.test_distributed import WORLD, _free_port
-from tests.test_tools.test_resume_sigkill import CONFIG, REPO
+from tests.test_tools.test_resume_sigkill import CONFIG, PATCH_CFGS, REPO
 
 # ------------------------------------------- tools/train.py --launcher pytorch
 # mmengine 0.10.7's init_dist('pytorch') calls torch.cuda.set_device(
@@ -49,7 +49,8 @@ def test_train_py_launcher_pytorch_two_ranks(tmp_path, runner):
                          num_test=1, min_digit_size=12, max_digit_frac=0.5)
     cfg = tmp_path / 'tiny_unet_ddp.py'
     cfg.write_text(textwrap.dedent(CONFIG).replace(
-        'DATA_ROOT', repr(str(data))).replace('MAX_ITERS', '4') +
+        'DATA_ROOT', repr(str(data))).replace('MAX_ITERS', '4').replace(
+        'PATCH_CFG', repr(PATCH_CFGS['sampled'])) +
         (FLEXIBLE if runner == 'FlexibleRunner' else ''))
     work = tmp_path / 'work'
     port = _free_port()

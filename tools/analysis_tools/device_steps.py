@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 # a sibling module: Python puts the script's folder first on sys.path
 from gpu_report import fake_records
 
-#: every config the check uses, in one place (configs/fcos_patchgd_sodad.py
-#: is the documented alias of configs/det/fcos_patchgd_sodad.py)
+#: every config the check uses, in one place
 CONFIGS = dict(
-    fcos_r50='configs/fcos_patchgd_sodad.py',
+    fcos_r50='configs/det/fcos_patchgd_sodad.py',
+    fcos_r50_full='configs/det/fcos_patchgd_sodad_full.py',
     unet_ultradigits='configs/seg/unet_patchgd_ultradigits.py',
     panda_r50='configs/cls/resnet50_patchgd_panda.py',
     det_ultradigits='configs/det/fcos_patchgd_ultradigits.py',
@@ -29,11 +29,9 @@ BENCH = dict(
         '--sizes', '2048', '4096', '8192', '--baseline', 'full',
         '--cfg-options', *K1, '--baseline-cfg-options',
         'model.backbone.with_cp=False']),
-    # SLOT (issue #21): FCOS-R50 ours in the full-gradient mode (issue #19,
-    # configs/det/fcos_patchgd_sodad_full.py): add a run here, e.g.
-    # fcos_r50_full_grad=('configs/det/fcos_patchgd_sodad_full.py',
-    #     ['--sizes', '2048', '4096', '8192', '--baseline', 'none']),
-    # and a ('bench_fcos_r50_full_grad', ...) step in STEPS below
+    # ours with gradient='full' (every cell, chunks of 2 patches)
+    fcos_r50_full=(CONFIGS['fcos_r50_full'],
+                   ['--sizes', '2048', '4096', '8192', '--baseline', 'none']),
     unet_ultradigits=(CONFIGS['unet_ultradigits'],
                       ['--sizes', '2048', '4096', '--baseline', 'full']),
     panda_r50=(CONFIGS['panda_r50'],
@@ -46,8 +44,9 @@ BENCH_COMMON = ['--device', 'cuda', '--steps', '3', '--memory-limit', '0',
 #: (name, share of the budget in s, prior estimate in s, optional)
 STEPS = [
     ('install', 40, 30, False),
-    ('cuda_tests', 130, 100, False),
-    ('bench_fcos_r50', 130, 110, False),
+    ('cuda_tests', 110, 100, False),
+    ('bench_fcos_r50', 110, 110, False),
+    ('bench_fcos_r50_full', 40, 40, False),
     ('bench_unet_ultradigits', 45, 40, False),
     ('bench_panda_r50', 30, 30, False),
     ('train_det_ultradigits', 60, 90, True),  # only with time left over

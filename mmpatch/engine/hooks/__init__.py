@@ -10,9 +10,10 @@ from .memory_budget import BudgetExceededError, MemoryBudgetHook
 from .memory_logger import MemoryLoggerHook
 from .precise_bn import PatchPreciseBNHook
 from .time_limit import TrainTimeLimitHook
+from .train_clock import TrainClockHook
 
 __all__ = [
     'MemoryLoggerHook', 'MemoryBudgetHook', 'BudgetExceededError',
     'LatentCacheHook', 'PatchPreciseBNHook', 'LazyImageCheckHook',
-    'TrainTimeLimitHook', 'LatentBufferHook'
+    'TrainTimeLimitHook', 'TrainClockHook', 'LatentBufferHook'
 ]

@@ -1,0 +1,297 @@
+"""Detection on UltraDigits-scales: ours against what users would pick instead.
+
+    python tools/analysis_tools/det_comparison.py \
+        --work-dir work_dirs/det_comparison --seeds 0 1 2 --epochs 6 \
+        [--methods ours downsampled crop ...] \
+        [--jobs 2] [--data-root data/ultradigits_scales/] [--crop-size 768] \
+        [--max-val N] [--max-test N] [--curve-every 1]
+
+Every method (configs/det/ultradigits_scales/) is trained for the same
+number of epochs from the same pretrained backbone, once per seed, in a
+fresh process (``--jobs`` at a time, one thread each). Then each epoch's
+checkpoint is scored on the validation canvases (the time-to-accuracy
+curve: val AP against training wall-clock, validation excluded) and the
+last on the test canvases: whole-image inference, or sliced inference at
+the crop side for the crop-trained baseline (mmpatch/evaluation/sliced.py),
+the crop model's inference also timed at ours' patch size. Writes
+WORK_DIR/det_comparison.{json,md} (mean ± std over seeds), the picture
+time_to_accuracy.png and the whole-canvas predictions predictions.png.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CFG = 'configs/det/ultradigits_scales/'
+#: name -> (label, config, sliced inference at the crop side)
+METHODS = {
+    'ours': ('PatchGD + global (ours, sampled)', 'fcos_patchgd_scales.py',
+             False),
+    'ours_full': ('PatchGD + global (ours, full gradient)',
+                  'fcos_patchgd_full_scales.py', False),
+    'ours_noglobal': ('PatchGD without global patch',
+                      'fcos_patchgd_noglobal_scales.py', False),
+    'downsampled': ('downsampled FCOS', 'fcos_downsampled_scales.py', False),
+    'crop': ('crop-trained FCOS + sliced inference', 'fcos_crop_scales.py',
+             True),
+    'full': ('full-image FCOS (unbounded memory)', 'fcos_full_scales.py',
+             False),
+}
+KEYS = tuple(f'coco/bbox_{k}' for k in ('mAP', 'mAP_50', 'AP_tiny',
+                                        'AP_medium', 'AP_huge'))
+
+
+def prepare_config(method, seed, args, run_dir):
+    """The method's config with the run's data, epochs and seed, dumped."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, CFG, METHODS[method][1]))
+    root = args.data_root.rstrip('/') + '/'
+    train = cfg.train_dataloader.dataset
+    if train.type == 'RepeatDataset':
+        train = train.dataset
+        for step in train.pipeline:
+            if step.type == 'RandomCrop' and args.crop_size:
+                step.crop_size = (args.crop_size, args.crop_size)
+    for ds in (train, cfg.val_dataloader.dataset, cfg.test_dataloader.dataset):
+        ds.data_root = root
+    if args.train_images:
+        train.indices = args.train_images  # the first N training canvases
+    for split in ('val', 'test'):
+        cfg[f'{split}_evaluator'].ann_file = (
+            f'{root}annotations/instances_{split}.json')
+    for split in ('val', 'test') if args.buckets else ():
+        cfg[f'{split}_evaluator'].buckets = args.buckets
+    cfg.train_cfg.max_epochs = args.epochs
+    cfg.train_cfg.val_begin = args.epochs + 1  # no validation in training
+    cfg.randomness = dict(seed=seed)
+    cfg.merge_from_dict(args.cfg_options or {})  # e.g. the learning rate
+    for loader in ('train', 'val', 'test'):
+        cfg[f'{loader}_dataloader'].update(
+            num_workers=args.workers, persistent_workers=args.workers > 0)
+    path = osp.join(run_dir, 'config.py')
+    cfg.dump(path)
+    return path
+
+
+def run_one(method, seed, args):
+    """Train one (method, seed) unless done, then score it (fresh
+    processes; a run trained already is only scored)."""
+    from mmpatch.utils.experiment import run_subprocess
+    run_dir = osp.join(args.work_dir, method, f'seed{seed}')
+    if osp.exists(osp.join(run_dir, 'scores.json')) and not args.force:
+        return
+    os.makedirs(run_dir, exist_ok=True)
+    if args.force or not osp.exists(osp.join(run_dir, 'spec.json')):
+        config = prepare_config(method, seed, args, run_dir)
+        train = run_subprocess(config, run_dir, test=False)
+        spec = dict(method=method, seed=seed, config=config,
+                    sliced=METHODS[method][2], slice_size=args.crop_size,
+                    patch_size=args.patch_size, curve_every=args.curve_every,
+                    max_val=args.max_val, max_test=args.max_test,
+                    timing_images=args.timing_images, train=train)
+        with open(osp.join(run_dir, 'spec.json'), 'w') as f:
+            json.dump(spec, f, indent=2)
+    subprocess.run([sys.executable, __file__, '--score-run', run_dir],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def score_run(run_dir):
+    """Val AP of every (``curve_every``-th) epoch and test metrics of the
+    last one; writes RUN_DIR/scores.json."""
+    from mmengine.config import Config
+
+    from mmpatch.evaluation.sliced import score_checkpoints
+    spec = json.load(open(osp.join(run_dir, 'spec.json')))
+    clock = json.load(open(osp.join(run_dir, 'train_clock.json')))
+    ckpts = {int(re.findall(r'epoch_(\d+)', p)[0]): p
+             for p in glob.glob(osp.join(run_dir, 'epoch_*.pth'))}
+    last = max(ckpts)
+    kw = dict(sliced=spec['sliced'], slice_size=spec['slice_size'])
+    curve_epochs = [e for e in sorted(ckpts) if spec['curve_every'] and (
+        e % spec['curve_every'] == 0 or e == last)]
+    val = score_checkpoints(spec['config'], [ckpts[e] for e in curve_epochs],
+                            'val', max_images=spec['max_val'],
+                            **kw) if curve_epochs else []
+    times = {r['epoch']: r['train_s'] for r in clock}
+    curve = [dict(epoch=e, train_s=times[e], **{k: r['metrics'].get(k)
+                                                 for k in KEYS})
+             for e, r in zip(curve_epochs, val)]
+    test = score_checkpoints(spec['config'], [ckpts[last]], 'test',
+                             max_images=spec['max_test'],
+                             outfile_prefix=osp.join(run_dir, 'test'),
+                             **kw)[0]
+    out = dict(method=spec['method'], seed=spec['seed'], curve=curve,
+               buckets=dict(Config.fromfile(spec['config']).test_evaluator
+                            .buckets),
+               test=test['metrics'], infer_s=test['infer_s'],
+               slices=test['slices'], train_s=clock[-1]['train_s'],
+               iters=spec['train']['iters'],
+               peak_train_mb=spec['train']['peak_train_mb'])
+    if spec['sliced']:  # the same model sliced at ours' patch size: time
+        out['infer_s_at_patch'] = score_checkpoints(
+            spec['config'], [ckpts[last]], 'test', sliced=True,
+            slice_size=spec['patch_size'],
+            max_images=spec['timing_images'])[0]['infer_s']
+    with open(osp.join(run_dir, 'scores.json'), 'w') as f:
+        json.dump(out, f, indent=2)
+
+
+def _ms(values, fmt='{:.3f}'):  # mean ± std
+    import numpy as np
+    values = [v for v in values if v is not None]
+    if len(values) < 2:
+        return fmt.format(values[0]) if values else '—'
+    return f'{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}'
+
+
+def summarize(runs, args):
+    """JSON + markdown table (mean ± std over seeds) + the pictures."""
+    by = {m: [r for r in runs if r['method'] == m] for m in args.methods}
+    rows, table = {}, []
+    t, b = runs[0]['test'], runs[0]['buckets']
+    head = '| method | AP | AP50 | ' + ' | '.join(
+        f'AP {k} ({b[k][0]:g}–{b[k][1]:g} px, n={t[f"coco/bbox_n_{k}"]:.0f})'
+        .replace('–100000 px', '+ px') for k in ('tiny', 'medium', 'huge')
+    ) + ' | peak train MiB | train time (s) | inference s / canvas |'
+    table += [head, '|' + ' --- |' * 9]
+    for m, rs in by.items():
+        vals = {k: [r['test'].get(k) for r in rs] for k in KEYS}
+        infer = _ms([r['infer_s'] for r in rs], '{:.2f}')
+        if METHODS[m][2]:
+            at = _ms([r['infer_s_at_patch'] for r in rs], '{:.2f}')
+            infer += (f' ({rs[0]["slices"]:.0f} slices; at {args.patch_size} '
+                      f'px: {at})')
+        rows[m] = dict(label=METHODS[m][0], runs=rs, **vals)
+        table.append(f'| {METHODS[m][0]} | ' + ' | '.join(
+            _ms(vals[k]) for k in KEYS) + ' | ' + ' | '.join([
+                _ms([r['peak_train_mb'] for r in rs], '{:.0f}'),
+                _ms([r['train_s'] for r in rs], '{:.0f}'), infer]) + ' |')
+    seeds = sorted({r['seed'] for r in runs})
+    note = (f'{args.epochs} epochs, seeds {seeds} (runs: ' + ', '.join(
+        f'{m} {len(rs)}' for m, rs in by.items()) + '); buckets by the longer '
+        'box side; mean ± std over seeds.')
+    md = '\n'.join(table) + '\n\n' + note + '\n'
+    with open(osp.join(args.work_dir, 'det_comparison.md'), 'w') as f:
+        f.write(md)
+    with open(osp.join(args.work_dir, 'det_comparison.json'), 'w') as f:
+        json.dump(dict(args=vars(args), methods=rows), f, indent=2)
+    print(md)
+    if args.curve_every:
+        draw_curves(by, osp.join(args.work_dir, 'time_to_accuracy.png'))
+    draw_predictions(args, osp.join(args.work_dir, 'predictions.png'))
+
+
+def draw_curves(by, path):
+    """Val AP against training wall-clock, mean over seeds, one curve each."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for m, rs in by.items():
+        n = min(len(r['curve']) for r in rs)
+        t = np.mean([[c['train_s'] for c in r['curve'][:n]] for r in rs], 0)
+        ap = np.array([[c['coco/bbox_mAP'] or 0 for c in r['curve'][:n]]
+                       for r in rs])
+        ax.errorbar(t, ap.mean(0), yerr=ap.std(0), marker='o', capsize=3,
+                    label=METHODS[m][0])
+    ax.set(xlabel='training wall-clock (s, validation excluded)',
+           ylabel='AP on the validation canvases')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_predictions(args, path, side=640):
+    """The first test canvas: ground truth, then ours and the two
+    equal-memory baselines (first seed), each with its k best boxes, k the
+    number of digits on the canvas (short runs score low; no threshold)."""
+    import cv2
+    import numpy as np
+    coco = json.load(open(osp.join(args.data_root,
+                                   'annotations/instances_test.json')))
+    img = coco['images'][0]
+    canvas = cv2.imread(osp.join(args.data_root, 'images/test',
+                                 img['file_name']))
+    scale = side / max(canvas.shape[:2])
+    small = cv2.resize(canvas, None, fx=scale, fy=scale,
+                       interpolation=cv2.INTER_AREA)
+    panels = []
+    gts = [a for a in coco['annotations'] if a['image_id'] == img['id']]
+    best = lambda p: sorted(  # noqa: E731
+        (d for d in json.load(open(p)) if d['image_id'] == img['id']),
+        key=lambda d: -d['score'])[:len(gts)]
+    for name, boxes, colour in [('ground truth', gts, (0, 200, 0))] + [
+            (f'{METHODS[m][0]}: best {len(gts)}', best(p), (0, 140, 255))
+            for m in ('ours', 'downsampled', 'crop') if m in args.methods
+            for p in sorted(glob.glob(osp.join(args.work_dir, m, '*',
+                                               'test.bbox.json')))[:1]]:
+        pic = small.copy()
+        for d in boxes:
+            x, y, w, h = (v * scale for v in d['bbox'])
+            cv2.rectangle(pic, (int(x), int(y)), (int(x + w), int(y + h)),
+                          colour, 1)
+            cv2.putText(pic, str(d['category_id']), (int(x), int(y) - 2),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
+        cv2.putText(pic, name, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (255, 255, 255), 1)
+        panels.append(pic)
+    cv2.imwrite(path, np.concatenate(panels, axis=1))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--work-dir', default='work_dirs/det_comparison')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--epochs', type=int, default=6)
+    p.add_argument('--methods', nargs='+', default=list(METHODS),
+                   choices=list(METHODS))
+    p.add_argument('--data-root', default='data/ultradigits_scales/')
+    p.add_argument('--crop-size', type=int, default=768,
+                   help='crop side of the crop baseline = its slice side')
+    p.add_argument('--patch-size', type=int, default=256,
+                   help="ours' (the crop model is timed sliced at it too)")
+    p.add_argument('--buckets', type=json.loads, default=None,
+                   help='JSON {"tiny": [lo, hi], ...} (default: the configs)')
+    p.add_argument('--cfg-options', type=json.loads, default=None,
+                   help='JSON {"key": value} merged into every config, e.g. '
+                   '\'{"optim_wrapper.optimizer.lr": 0.003}\'')
+    p.add_argument('--jobs', type=int, default=2)
+    p.add_argument('--workers', type=int, default=1)
+    p.add_argument('--curve-every', type=int, default=1,
+                   help='val AP of every N-th epoch (0: no curve)')
+    p.add_argument('--train-images', type=int, default=None,
+                   help='train on the first N training canvases only')
+    p.add_argument('--max-val', type=int, default=None)
+    p.add_argument('--max-test', type=int, default=None)
+    p.add_argument('--timing-images', type=int, default=8)
+    p.add_argument('--force', action='store_true', help='rerun done runs')
+    p.add_argument('--score-run', help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.score_run:
+        return score_run(args.score_run)
+    os.chdir(ROOT)
+    os.environ['OMP_NUM_THREADS'] = os.environ.get('OMP_NUM_THREADS', '1')
+    args.work_dir = osp.abspath(args.work_dir)
+    jobs = [(m, s) for s in args.seeds for m in args.methods]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        list(pool.map(lambda j: run_one(*j, args), jobs))
+    # every finished run under WORK_DIR, earlier invocations' included
+    runs = [json.load(open(p)) for p in sorted(glob.glob(osp.join(
+        args.work_dir, '*', 'seed*', 'scores.json')))]
+    args.methods = [m for m in METHODS if any(r['method'] == m
+                                              for r in runs)]
+    summarize(runs, args)
+    return runs
+
+
+if __name__ == '__main__':
+    main()
