@@ -11,11 +11,11 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 #: ``tools/`` and what follows, not inside another path (``tests/test_tools``,
 #: a library's ``.mim/tools``)
 PATH = re.compile(r'(?<![\w/.-])tools/[\w./-]*')
-#: named before they exist, on purpose
-EXPECTED_LATER = {
-    # issue #20's detection comparison: run_benchmarks.py's det section
-    # calls it and is skipped, with a line saying so, while it is absent
-    'tools/analysis_tools/det_comparison.py',
+#: (path, file naming it) left as they are: tools/demo.py belongs to issue
+#: #20's branch during the tools relayout (its message names the memory
+#: benchmark's old path; the fix is that string)
+LEFT_TO_THEIR_OWNER = {
+    ('tools/benchmark_memory.py', 'tools/demo.py'),
 }
 
 
@@ -39,13 +39,14 @@ def tool_paths(text: str):
 
 def missing_tool_paths():
     missing = {}
-    for rel in tracked_files():
+    me = osp.relpath(osp.abspath(__file__), ROOT)  # names paths as data
+    for rel in (f for f in tracked_files() if f != me):
         try:
             text = open(osp.join(ROOT, rel), encoding='utf-8').read()
         except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
             continue
         for path in tool_paths(text):
-            if path not in EXPECTED_LATER and not osp.exists(
+            if (path, rel) not in LEFT_TO_THEIR_OWNER and not osp.exists(
                     osp.join(ROOT, path)):
                 missing.setdefault(path, []).append(rel)
     return missing
@@ -69,4 +70,7 @@ def test_the_checker_finds_paths():
 if __name__ == '__main__':  # the checker alone: python tests/test_docs/...
     for path, files in sorted(missing_tool_paths().items()):
         print(f'missing {path}: named in {", ".join(sorted(set(files)))}')
+    for path, rel in sorted(LEFT_TO_THEIR_OWNER):
+        if not osp.exists(osp.join(ROOT, path)):
+            print(f'left to its owner: {path} named in {rel}')
     print('checked every tools/... path of the tracked files')

@@ -113,7 +113,7 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
     # no results at all: every placeholder still filled
     empty = fill(ctx, bm.RENDERERS)
     assert '${' not in empty and 'Not run yet' in empty
-    assert 'det_comparison.py' in empty  # the det section says why
+    assert '--only det`' in empty  # the det section says how to fill it
     assert 'Not yet measured on a GPU' in empty
     save(ctx, 'cls', _cls_result())
     save(ctx, 'time', {'resnet_cls': [
@@ -136,6 +136,11 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
         too_small=dict(returncode=1, error='BudgetError: too small',
                        trained=False)))
     save(ctx, 'timings', {'cls': dict(seconds=600, threads='1')})
+    # what det_comparison.py leaves in its work folder
+    (tmp_path / 'work' / 'det').mkdir()
+    (tmp_path / 'work' / 'det' / 'det_comparison.md').write_text(
+        '| method | AP |\n| --- | --- |\n| ours | 0.100 ± 0.010 |\n')
+    (tmp_path / 'work' / 'det' / 'predictions.png').write_bytes(b'png')
     page = fill(ctx, bm.RENDERERS)
     assert '${' not in page
     assert 'cls 10 min (OMP_NUM_THREADS=1)' in page
@@ -154,6 +159,9 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
     assert '**False**.' in page  # the sampled check
     assert osp.getsize(tmp_path / 'img' / 'memory_fcos_r50.png') > 1000
     assert 'all under the budget: True' in page
+    assert '| ours | 0.100 ± 0.010 |' in page
+    assert '![predictions](img/det_predictions.png)' in page
+    assert (tmp_path / 'img' / 'det_predictions.png').read_bytes() == b'png'
     assert '> BudgetError: too small' in page
 
 

@@ -29,7 +29,7 @@ BENCH = dict(
         '--sizes', '2048', '4096', '8192', '--baseline', 'full',
         '--cfg-options', *K1, '--baseline-cfg-options',
         'model.backbone.with_cp=False']),
-    # ours with gradient='full' (every cell, chunks of 2 patches)
+    # ours with gradient='full' (every cell, re-encoded one patch at a time)
     fcos_r50_full=(CONFIGS['fcos_r50_full'],
                    ['--sizes', '2048', '4096', '8192', '--baseline', 'none']),
     unet_ultradigits=(CONFIGS['unet_ultradigits'],
