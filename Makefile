@@ -1,7 +1,9 @@
 # mmpatch: the two commands of the README, and the rest.
 #   make demo        set up if needed, then ours against the equal-memory baselines on UltraDigits-scales (short schedule)
 #   make test        set up if needed, then the whole test suite
-#   make benchmarks  regenerate every figure and table of docs/benchmarks.md (slow)
+#   make benchmarks  regenerate every figure and table of docs/benchmarks.md
+#                    (about 3 h on 2 cores; sections and the schedule's
+#                    arithmetic: tools/analysis_tools/run_benchmarks.py)
 #   make data-cls    UltraDigits-cls, the classification benchmark's canvases
 #   make data-scales UltraDigits-scales, the detection comparison's canvases
 #   make pretrained  the locally pretrained narrow ResNet-18 (classifiers and detectors)
@@ -27,7 +29,7 @@ test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 data-cls: setup
-	$(PY) tools/make_ultradigits_cls.py --out data/ultradigits_cls
+	$(PY) tools/make_ultradigits_cls.py --out data/ultradigits_cls --num-test 256
 
 data-scales: setup
 	$(PY) tools/make_ultradigits_scales.py --out data/ultradigits_scales
@@ -39,8 +41,8 @@ checkpoints/resnet18n_digits.pth:
 	$(MAKE) setup
 	$(PY) tools/pretrain_digits.py --out $@
 
-benchmarks: data data-cls pretrained
-	$(PY) tools/run_benchmarks.py
+benchmarks: data data-cls data-scales pretrained
+	$(PY) tools/analysis_tools/run_benchmarks.py
 
 # no setup: it installs into the machine's own Python (tools/install.sh TARGET)
 device-check:

@@ -26,10 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-sys.path.insert(0, ROOT)
-
-from mmpatch.datasets.ultradigits import (load_digit_bank,  # noqa: E402
+from mmpatch.datasets.ultradigits import (load_digit_bank,
                                           make_background, render_digit)
 
 #: the backbone of configs/cls/resnet_patchgd_ultradigits.py and its baselines

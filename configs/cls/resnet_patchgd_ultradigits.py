@@ -14,7 +14,7 @@
 # fused grid (GridHead without conv blocks) + LinearClsHead: with its three
 # conv blocks θ2 did not leave chance within these short CPU runs.
 # Peak memory of a training step at batch 4: 52.0 MiB
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/cls/resnet_patchgd_ultradigits.py --sizes 1024 --batch-size 4
 # The stock classifier fits that memory at 296 px (50.7 MiB):
 # configs/cls/baselines/resnet_downsampled_ultradigits.py.

@@ -3,7 +3,7 @@
 # dL/dZ and the cells are re-encoded 8 patches at a time
 # (docs/method.md). The chunk is the largest whose measured peak does not
 # pass the sampled config's (52.0 MiB at batch 4): 51.3 MiB, from
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/cls/resnet_patchgd_ultradigits_full.py --sizes 1024 \
 #       --batch-size 4
 _base_ = ['./resnet_patchgd_ultradigits.py']

@@ -4,7 +4,7 @@
 # patches at a time (docs/method.md). The chunk is the largest whose
 # measured peak does not pass the sampled config's (223.0 MiB at batch 2):
 # 216.2 MiB, from
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/fcos_patchgd_ultradigits_full.py --sizes 1024 \
 #       --batch-size 2
 _base_ = ['./fcos_patchgd_ultradigits.py']

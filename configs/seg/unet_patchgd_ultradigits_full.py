@@ -5,7 +5,7 @@
 # 'train', the default of this mode). The chunk is the largest whose
 # measured peak does not pass the sampled config's (443.2 MiB at batch 2):
 # 439.6 MiB, from
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/seg/unet_patchgd_ultradigits_full.py --sizes 512 \
 #       --batch-size 2
 _base_ = ['./unet_patchgd_ultradigits.py']

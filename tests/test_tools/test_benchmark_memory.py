@@ -1,16 +1,20 @@
-"""tools/benchmark_memory.py: one real run, and the oom classification."""
-import importlib.util
+"""tools/analysis_tools/benchmark_memory.py (and its modules in
+``membench/``): one real run, the oom classification, the breakdown's
+phases."""
+import importlib
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+import types
 
 import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO, 'tools', 'benchmark_memory.py')
+TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
+TOOL = osp.join(TOOLS, 'benchmark_memory.py')
 
 SCHEMA = {
     'method': str,
@@ -31,10 +35,21 @@ SCHEMA = {
 
 @pytest.fixture(scope='module')
 def bench():
-    spec = importlib.util.spec_from_file_location('benchmark_memory', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The tool's modules, imported as the script imports them (its folder
+    on ``sys.path``), as one namespace."""
+    sys.path.insert(0, TOOLS)
+    try:
+        names = {}
+        for mod in ('failures', 'runner', 'models', 'measure', 'records',
+                    'phases', 'batch'):
+            module = importlib.import_module(f'membench.{mod}')
+            names.update({k: v for k, v in vars(module).items()
+                          if not k.startswith('_')})
+        cli = importlib.import_module('benchmark_memory')
+        names.update(parse_args=cli.parse_args, main=cli.main)
+        yield types.SimpleNamespace(**names)
+    finally:
+        sys.path.remove(TOOLS)
 
 
 def _env():
@@ -218,3 +233,76 @@ def test_baseline_cfg_options_apply_to_the_baseline_only(bench):
     assert ours['cfg_options'] == {'model.patch_cfg.inner_iters': 1}
     assert full['cfg_options'] == {'model.patch_cfg.inner_iters': 1,
                                    'model.backbone.with_cp': True}
+
+
+def _tiny_unet(**patch_cfg):
+    from tests.test_models.test_segmentor import unet_cfg
+    return unet_cfg(patch_cfg=dict(patch_size=32, fill_chunk=2, **patch_cfg),
+                    global_fusion='concat')
+
+
+#: one tiny U-Net per way through the step; together they meet every phase
+BREAKDOWN_MODELS = {
+    'sampled': (_tiny_unet(inner_iters=2, sample_fraction=0.5),
+                {'sample', 'patch_encode', 'scatter'}),
+    'full': (_tiny_unet(gradient='full'), {'chunk_backward'}),
+    'sampled_chunked_once': (
+        _tiny_unet(inner_iters=2, sample_fraction=0.5, backward_chunk=2,
+                   global_grad='once'),
+        {'sample', 'chunk_encode', 'chunk_backward', 'global_backward'}),
+}
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny ops under the CPU meter: two spinning threads on a busy 2-core
+    machine make them several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize('name', list(BREAKDOWN_MODELS))
+def test_breakdown_records_the_documented_phases(bench, seg_scope, one_thread,
+                                                 tmp_path, name):
+    """--breakdown on a sampled, a full-gradient and a chunked sampled step
+    (global_grad='once'): each records the phases its path meets, by the
+    documented names, and the three together record every documented one
+    (the old tool wrapped LatentBuffer.scatter, which the step never
+    calls, so 'scatter' was never recorded)."""
+    from mmengine.optim import build_optim_wrapper
+    from mmseg.registry import MODELS
+    cfg, own = BREAKDOWN_MODELS[name]
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    optim = build_optim_wrapper(model, dict(
+        type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)))
+    batch = bench.make_batch('seg', 64, 64, 2, 2)
+    res = {}
+    bench.measure(dict(steps=1, out=str(tmp_path / 'r.json'), breakdown=True),
+                  res, model, optim, batch, torch.device('cpu'))
+    assert res['status'] == 'ok', res
+    assert res['gradient'] == ('full' if name == 'full' else 'sampled')
+    shared = {'preprocess', 'fill', 'global', 'head_loss', 'backward',
+              'optim_step', 'other'}
+    train = res['breakdown']['train']
+    assert set(train['peak_mb']) == shared | own, sorted(train['peak_mb'])
+    assert set(train['s']) == set(train['peak_mb'])
+    assert all(v > 0 for v in train['peak_mb'].values())
+    assert set(res['breakdown']['infer']['peak_mb']) == set(
+        bench.INFER_PHASES)
+    # the wrapped methods are put back
+    assert 'fill_latent' not in vars(model)
+    assert 'forward' not in vars(model.data_preprocessor)
+
+
+def test_every_documented_phase_is_met_by_a_breakdown_model(bench):
+    met = {'preprocess', 'fill', 'global', 'head_loss', 'backward',
+           'optim_step', 'other'}
+    for _, own in BREAKDOWN_MODELS.values():
+        met |= own
+    assert met == set(bench.TRAIN_PHASES)
+    doc = open(TOOL).read()
+    for phase in bench.TRAIN_PHASES:
+        assert f'``{phase}``' in doc, phase

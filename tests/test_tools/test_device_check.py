@@ -18,8 +18,8 @@ ORDER = ['install', 'cuda_tests', 'bench_fcos_r50', 'bench_fcos_r50_full',
 def check(tmp_path, *args):
     out = tmp_path / 'out'
     proc = subprocess.run(
-        [sys.executable, 'tools/device_check.py', '--dry-run', '--out',
-         str(out), '--work', str(tmp_path / 'work'), *args],
+        [sys.executable, 'tools/analysis_tools/device_check.py', '--dry-run',
+         '--out', str(out), '--work', str(tmp_path / 'work'), *args],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     result = json.load(open(out / 'device_check.json'))
     log = open(out / 'device_check.log').read()
@@ -112,7 +112,7 @@ def test_help_and_missing_wheels(tmp_path):
     for word in ('--wheels', '--dry-run', 'bench_fcos_r50', 'share'):
         assert word in proc.stdout
     proc = subprocess.run(
-        [sys.executable, 'tools/device_check.py', '--wheels',
+        [sys.executable, 'tools/analysis_tools/device_check.py', '--wheels',
          str(tmp_path / 'none'), '--out', str(tmp_path / 'o')], cwd=REPO,
         capture_output=True, text=True)
     assert proc.returncode == 2 and 'no wheel folder' in proc.stdout

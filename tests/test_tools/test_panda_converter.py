@@ -16,7 +16,12 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_converter():
-    path = osp.join(REPO, 'tools', 'dataset_converters', 'panda.py')
+    folder = osp.join(REPO, 'tools', 'dataset_converters')
+    path = osp.join(folder, 'panda.py')
+    # as when it runs as a script: its folder first on sys.path, for its
+    # sibling module panda_slides.py
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location('panda_converter', path)
     mod = importlib.util.module_from_spec(spec)
     # registered, so that --workers can pickle its functions

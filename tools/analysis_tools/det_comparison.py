@@ -28,7 +28,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 CFG = 'configs/det/ultradigits_scales/'
 #: name -> (label, config, sliced inference at the crop side)
 METHODS = {

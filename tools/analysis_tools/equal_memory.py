@@ -5,12 +5,14 @@
         [--batch-size 1] [--threads 1] [--json OUT.json]
 
 1. measures ours' peak training memory (one step of OURS_CONFIG on a
-   ``--canvas`` px image, ``tools/benchmark_memory.py``): the reference;
+   ``--canvas`` px image, ``tools/analysis_tools/benchmark_memory.py``):
+   the reference;
 2. bisects the side S (a multiple of ``--multiple``: the model's
    ``pad_size_divisor``, so a side in between pads to the next multiple and
    costs the same) of the largest S x S input on which one training step of
    STOCK_CONFIG peaks at most at the reference, each S measured by
-   ``tools/benchmark_memory.py STOCK_CONFIG --sizes S`` in a fresh process.
+   ``tools/analysis_tools/benchmark_memory.py STOCK_CONFIG --sizes S`` in a
+   fresh process.
 
 A stock model trained on S x S inputs is both equal-memory baselines of the
 UltraDigits-scales comparison: canvases downsampled to S_d = S, and random
@@ -31,9 +33,10 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def bench_cmd(config: str, size: int, args) -> List[str]:
-    """The ``tools/benchmark_memory.py`` command of one measurement."""
-    return ['python', 'tools/benchmark_memory.py', config, '--sizes',
-            str(size), '--baseline', 'none', '--batch-size',
+    """The ``tools/analysis_tools/benchmark_memory.py`` command of one
+    measurement."""
+    return ['python', 'tools/analysis_tools/benchmark_memory.py', config,
+            '--sizes', str(size), '--baseline', 'none', '--batch-size',
             str(args.batch_size), '--threads', str(args.threads), '--steps',
             '2'] + (['--cfg-options', *args.cfg_options]
                     if args.cfg_options and config == args.ours else [])

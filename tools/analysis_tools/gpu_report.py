@@ -193,14 +193,15 @@ def write_gpu_section(doc: str = 'docs/benchmarks.md',
         f.write('\n'.join(lines).rstrip('\n') + '\n')
 
 
-#: sizes of the dry run's fake records (tools/device_check.py --dry-run)
+#: sizes of the dry run's fake records
+#: (tools/analysis_tools/device_check.py --dry-run)
 FAKE_SIZES = dict(fcos_r50=[2048, 4096, 8192],
                   unet_ultradigits=[2048, 4096], panda_r50=[4096])
 
 
 def fake_records(name: str) -> List[Dict]:
-    """Records in tools/benchmark_memory.py's shape with made-up numbers,
-    for dry runs and tests; each has ``fake: true``."""
+    """Records in tools/analysis_tools/benchmark_memory.py's shape with
+    made-up numbers, for dry runs and tests; each has ``fake: true``."""
     out = []
     for size in FAKE_SIZES.get(name, [1024]):
         scale = (size / 2048)**2

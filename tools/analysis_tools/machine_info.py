@@ -1,6 +1,7 @@
 """Print, as one JSON line, what a GPU run is measured on: date, Python,
 torch and CUDA, the GPU, the driver, and the OpenMMLab stack's versions
-(tools/device_check.py runs it in the environment it installed)."""
+(tools/analysis_tools/device_check.py runs it in the environment it
+installed)."""
 import datetime
 import json
 import os

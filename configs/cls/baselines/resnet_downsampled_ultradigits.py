@@ -4,7 +4,7 @@
 # tested on the canvas resized to 296 px: the largest side (a multiple of
 # 8) whose training step fits the PatchGD config's memory at batch 4, 50.7
 # against 52.0 MiB (small digits shrink to 2.3-2.9 px). Measured with
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/cls/baselines/resnet_downsampled_ultradigits.py \
 #       --sizes 288 296 304 --batch-size 4
 # Same schedule, batch and hooks as the PatchGD config (those of

@@ -2,7 +2,7 @@
 # on UltraDigits-small at full resolution, with the settings that keep its
 # step small: 128 px patches, k = 4 of 64 cells, latent 8, the uint8
 # batch. Batch 2, measured peak 88.4 MiB:
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/experiments/fcos_patchgd_ultradigits_small.py \
 #       --sizes 1024 --batch-size 2
 # Stock FCOS at equal memory: fcos_stock_ultradigits_small_{384,448}.py.

@@ -3,7 +3,7 @@
 # peak (65.1 MiB, batch 2) stays under fcos_patchgd_ultradigits_small.py's
 # 88.4 MiB with the model base's pad_size_divisor=128 (448 px pads to 512
 # px: 106.3 MiB):
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/experiments/fcos_patchgd_ultradigits_small.py \
 #       --baseline-config configs/det/baselines/fcos_full_ultradigits.py \
 #       --sizes 384 512 --batch-size 2

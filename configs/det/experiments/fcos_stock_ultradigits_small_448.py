@@ -1,7 +1,7 @@
 # Equal-memory experiment (issue #5), stock side with mmdet's usual
 # pad_size_divisor=32: 448 px, training peak 84.2 MiB (batch 2), under
 # fcos_patchgd_ultradigits_small.py's 88.4 MiB:
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/experiments/fcos_patchgd_ultradigits_small.py \
 #       --baseline-config configs/det/baselines/fcos_full_ultradigits.py \
 #       --baseline-cfg-options model.data_preprocessor.pad_size_divisor=32 \

@@ -4,7 +4,7 @@
 # multiple of the pad divisor 128) whose measured peak training memory fits
 # ours' 130.3 MiB (fcos_patchgd_scales.py at 2048 px): 118.1 MiB at 768 px,
 # 156.4 MiB at 896 px (batch 1):
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_full_scales.py \
 #       --sizes 768 --baseline none --batch-size 1 --threads 1 --steps 2
 # found by python tools/analysis_tools/equal_memory.py (as in

@@ -5,7 +5,7 @@
 # mode (the mode's default), which needs the fill chunk equal to the
 # backward chunk (both passes normalise the same groups of patches).
 # Otherwise fcos_patchgd_scales.py. Its own peak is measured by
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_patchgd_full_scales.py \
 #       --sizes 2048 --baseline none --batch-size 1 --threads 1 --steps 2
 # 108.5 MiB (below the sampled step's 130.3 MiB: dL/dZ replaces the

@@ -2,7 +2,7 @@
 # (global_fusion=None: plain PatchGD over Z). What the global patch
 # contributes to the huge digits, which span up to 4x4 patches of 256 px.
 # Peak (one step less the global patch's θ1 pass) measured by
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_patchgd_noglobal_scales.py \
 #       --sizes 2048 --baseline none --batch-size 1 --threads 1 --steps 2
 # 111.3 MiB (ours: 130.3 MiB).

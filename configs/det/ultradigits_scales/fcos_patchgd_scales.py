@@ -3,7 +3,7 @@
 # sampled patches with an optimizer step after each, latent 8, the head's
 # towers in θ1, the uint8 batch. The reference of the equal-memory
 # baselines: measured peak training memory 130.3 MiB (batch 1, 2048 px):
-#   python tools/benchmark_memory.py \
+#   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_patchgd_scales.py \
 #       --sizes 2048 --baseline none --batch-size 1 --threads 1 --steps 2
 # (run by python tools/analysis_tools/equal_memory.py

@@ -1,7 +1,8 @@
-"""Draw docs/images/method.png: the patch grid, Z, the global patch, θ1/θ2.
+r"""Draw docs/images/method.png: the patch grid, Z, the global patch, θ1/θ2.
 
-    python tools/draw_method.py [--image data/ultradigits/images/train/000001.png]
-                                [--out docs/images/method.png]
+    python tools/analysis_tools/draw_method.py \
+        [--image data/ultradigits/images/train/000001.png] \
+        [--out docs/images/method.png]
 
 The picture uses a real UltraDigits canvas when one exists (``make data``),
 else a plain grey canvas.

@@ -18,7 +18,6 @@ replaces every step by a fast fake that writes outputs of the real shape
 """
 import argparse
 import datetime
-import glob
 import json
 import os
 import os.path as osp
@@ -27,103 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-from gpu_report import fake_records, latest_run  # noqa: E402
+# sibling modules: Python puts this script's folder first on sys.path
+from device_steps import CONFIGS, STEPS, collect, fake_step, step_commands
+from gpu_report import latest_run
 
-#: every config the check uses, in one place
-CONFIGS = dict(
-    fcos_r50='configs/det/fcos_patchgd_sodad.py',
-    fcos_r50_full='configs/det/fcos_patchgd_sodad_full.py',
-    unet_ultradigits='configs/seg/unet_patchgd_ultradigits.py',
-    panda_r50='configs/cls/resnet50_patchgd_panda.py',
-    det_ultradigits='configs/det/fcos_patchgd_ultradigits.py',
-    det_ultradigits_baseline=(
-        'configs/det/baselines/fcos_downsampled_ultradigits.py'))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-K1 = ['model.patch_cfg.inner_iters=1', 'model.patch_cfg.patches_per_iter=1']
-#: tools/benchmark_memory.py runs: (config, arguments); each run's records
-#: go to device_check.json's "benchmarks" under its name
-BENCH = dict(
-    # ours at k = 1 against the stock full-image FCOS-R50 (no with_cp)
-    fcos_r50=(CONFIGS['fcos_r50'], [
-        '--sizes', '2048', '4096', '8192', '--baseline', 'full',
-        '--cfg-options', *K1, '--baseline-cfg-options',
-        'model.backbone.with_cp=False']),
-    # ours with gradient='full' (every cell, chunks of 2 patches)
-    fcos_r50_full=(CONFIGS['fcos_r50_full'],
-                   ['--sizes', '2048', '4096', '8192', '--baseline', 'none']),
-    unet_ultradigits=(CONFIGS['unet_ultradigits'],
-                      ['--sizes', '2048', '4096', '--baseline', 'full']),
-    panda_r50=(CONFIGS['panda_r50'],
-               ['--sizes', '4096', '--baseline', 'full']),
-)
-#: one warm-up step, one measured, one timed without the meter
-BENCH_COMMON = ['--device', 'cuda', '--steps', '3', '--memory-limit', '0',
-                '--timeout', '300']
-
-#: (name, share of the budget in s, prior estimate in s, optional)
-STEPS = [
-    ('install', 40, 30, False),
-    ('cuda_tests', 110, 100, False),
-    ('bench_fcos_r50', 110, 110, False),
-    ('bench_fcos_r50_full', 40, 40, False),
-    ('bench_unet_ultradigits', 45, 40, False),
-    ('bench_panda_r50', 30, 30, False),
-    ('train_det_ultradigits', 60, 90, True),  # only with time left over
-]
 RESERVE = 15  # s kept for the machine report and writing the results
 LOG_CAP = 2 * 2**20  # bytes of one step's output kept in the log
-
-
-def step_commands(name, a):
-    """The commands of a step (run one after the other)."""
-    py = a.python
-    if a.dry_run:
-        return [[sys.executable, osp.abspath(__file__), '--fake-step', name,
-                 '--work', a.work, '--fake-sleep', *a.fake_sleep,
-                 '--fake-fail', *a.fake_fail]]
-    if name == 'install':
-        return [['bash', 'tools/install.sh']]
-    if name == 'cuda_tests':
-        return [[py, '-m', 'pytest', 'tests/test_cuda', '-m', 'cuda', '-q',
-                 '-rs', '-p', 'no:cacheprovider', '--junitxml',
-                 osp.join(a.work, 'cuda_tests.xml')]]
-    if name.startswith('bench_'):
-        config, args = BENCH[name[6:]]
-        return [[py, 'tools/benchmark_memory.py', config, *args,
-                 *BENCH_COMMON, '--json', osp.join(a.work, f'{name}.json')]]
-    if name == 'train_det_ultradigits':
-        return [[py, 'tools/make_ultradigits.py', '--out', 'data/ultradigits'],
-                [py, 'tools/demo.py', '--config', CONFIGS['det_ultradigits'],
-                 '--baseline', CONFIGS['det_ultradigits_baseline'],
-                 '--max-iters', '60', '--work-dir', osp.join(a.work, 'demo')]]
-    raise KeyError(name)
-
-
-def collect(name, work):
-    """What a finished step leaves in ``work``, for the JSON."""
-    if name == 'cuda_tests' and osp.exists(osp.join(work, 'cuda_tests.xml')):
-        tests = []
-        for case in ET.parse(osp.join(work, 'cuda_tests.xml')).iter(
-                'testcase'):
-            kinds = [c.tag for c in case]
-            outcome = ('failed' if {'failure', 'error'} & set(kinds) else
-                       'skipped' if 'skipped' in kinds else 'passed')
-            tests.append(dict(name=f'{case.get("classname")}::'
-                              f'{case.get("name")}', outcome=outcome,
-                              seconds=round(float(case.get('time', 0)), 2)))
-        return dict(tests=tests, **{k: sum(t['outcome'] == k for t in tests)
-                                    for k in ('passed', 'failed', 'skipped')})
-    if name.startswith('bench_'):
-        path = osp.join(work, f'{name}.json')
-        return json.load(open(path)) if osp.exists(path) else None
-    if name == 'train_det_ultradigits':
-        path = osp.join(work, 'demo', 'demo_results.json')
-        return json.load(open(path)) if osp.exists(path) else None
-    return None
 
 
 def machine_report(a, env):
@@ -230,7 +141,7 @@ def main(argv=None) -> int:
         out_path = osp.join(a.work, f'{name}.out')
         code, timed_out = 0, False
         with open(out_path, 'w') as out_file:
-            for cmd in step_commands(name, a):
+            for cmd in step_commands(name, a, osp.abspath(__file__)):
                 out_file.write(f'$ {" ".join(cmd)}\n')
                 out_file.flush()
                 code, timed_out = run_command(
@@ -275,26 +186,6 @@ def write(result, out, t0):
         json.dump(result, f, indent=1)
     os.replace(osp.join(out, '.device_check.json'),
                osp.join(out, 'device_check.json'))
-
-
-def fake_step(a) -> int:
-    """A dry run's stand-in for a step: sleeps, then writes what the real
-    step would (fake numbers of the real shape)."""
-    name = a.fake_step
-    print(f'fake {name}: the real step is: a dry run')
-    time.sleep(dict((k, float(v)) for k, v in (
-        e.split('=') for e in a.fake_sleep)).get(name, 0.1))
-    if name == 'cuda_tests':
-        ET.ElementTree(ET.fromstring(
-            '<testsuites><testsuite><testcase classname="tests.test_cuda.'
-            'test_meter_cuda" name="test_known_pattern" time="0.5"/>'
-            '<testcase classname="tests.test_cuda.test_amp_cuda" '
-            'name="test_amp_step[seg-float16]" time="1.5"/></testsuite>'
-            '</testsuites>')).write(osp.join(a.work, 'cuda_tests.xml'))
-    elif name.startswith('bench_'):
-        with open(osp.join(a.work, f'{name}.json'), 'w') as f:
-            json.dump(fake_records(name[6:]), f)
-    return 1 if name in a.fake_fail else 0
 
 
 def parse_args(argv=None):

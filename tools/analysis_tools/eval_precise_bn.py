@@ -1,7 +1,8 @@
-"""Test a checkpoint after recomputing θ1's BatchNorm statistics (precise BN).
+r"""Evaluate a checkpoint after recomputing θ1's BatchNorm statistics
+(precise BN).
 
-    python tools/test_precise_bn.py CONFIG CHECKPOINT --num-batches 32
-        [--work-dir DIR]
+    python tools/analysis_tools/eval_precise_bn.py CONFIG CHECKPOINT \
+        --num-batches 32 [--work-dir DIR]
 
 Loads CHECKPOINT into the model of CONFIG, recomputes the running statistics
 of θ1's BatchNorm layers from ``--num-batches`` training batches with
@@ -12,12 +13,6 @@ were measured.
 """
 import argparse
 import json
-import os.path as osp
-import sys
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
 
 
 def main(argv=None) -> dict:
@@ -25,7 +20,7 @@ def main(argv=None) -> dict:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--num-batches', type=int, default=32)
-    parser.add_argument('--work-dir', default='work_dirs/test_precise_bn')
+    parser.add_argument('--work-dir', default='work_dirs/eval_precise_bn')
     args = parser.parse_args(argv)
 
     from mmengine.config import Config

@@ -1,0 +1,55 @@
+"""The detection section: the comparison of issue #20, run by
+``tools/analysis_tools/det_comparison.py --work-dir WORK/det --seeds ...``
+(UltraDigits-scales, ``make data-scales``). It writes
+``det_comparison.{json,md}`` (the table, mean ± std over seeds),
+``time_to_accuracy.png`` and ``predictions.png`` into its work folder; the
+page includes the markdown and the two pictures (copied into the images
+folder). While that tool or its data is absent the section is skipped with
+a line saying so; the small UltraDigits comparison is ``det-demo``
+(:mod:`.tasks`)."""
+import os
+import os.path as osp
+import shutil
+from typing import Dict
+
+from .common import ROOT, Context, not_run, run_tool, save
+
+TOOL = 'tools/analysis_tools/det_comparison.py'
+DATA = 'data/ultradigits_scales/annotations/instances_test.json'
+#: the pictures det_comparison.py draws -> their names in the images folder
+PICTURES = {'time_to_accuracy.png': 'det_time_to_accuracy.png',
+            'predictions.png': 'det_predictions.png'}
+#: the smoke run: one epoch on two canvases, scored on one
+SMOKE = ['--epochs', '1', '--train-images', '2', '--max-val', '1',
+         '--max-test', '1', '--timing-images', '1', '--methods', 'ours',
+         'ours_full', 'downsampled']
+
+
+def run(ctx: Context) -> Dict:
+    for need, why in ((TOOL, 'issue #20'), (DATA, 'make data-scales')):
+        if not osp.exists(osp.join(ROOT, need)):
+            print(f'det: skipped: {need} does not exist ({why}); '
+                  '--only det-demo runs the small UltraDigits comparison')
+            return save(ctx, 'det', dict(skipped=f'{need} is missing'))
+    work = ctx.path('det')
+    run_tool(ctx, TOOL, '--work-dir', work, '--seeds',
+             *map(str, ctx.seeds), '--jobs', str(ctx.jobs),
+             *(SMOKE if ctx.smoke else []))
+    return save(ctx, 'det', dict(work_dir=work, seeds=list(ctx.seeds),
+                                 smoke=ctx.smoke))
+
+
+def render(ctx: Context) -> Dict[str, str]:
+    table = ctx.path('det', 'det_comparison.md')
+    if not osp.exists(table):
+        if not osp.exists(osp.join(ROOT, TOOL)):
+            return {'det': f'*Not measured yet: `{TOOL}` (issue #20) is not '
+                    'in this checkout.*'}
+        return {'det': not_run('det')}
+    parts = [open(table).read().strip()]
+    os.makedirs(ctx.images, exist_ok=True)
+    for src, dst in PICTURES.items():
+        if osp.exists(ctx.path('det', src)):
+            shutil.copyfile(ctx.path('det', src), ctx.image(dst))
+            parts += ['', f'![{dst[4:-4]}]({ctx.link(ctx.image(dst))})']
+    return {'det': '\n'.join(parts)}
