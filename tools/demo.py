@@ -1,15 +1,15 @@
 """`make demo`: ours against the equal-memory baselines, on a short schedule.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--epochs 3]
-                         [--train-images 12] [--test-images 16] [--jobs 2]
+                         [--train-images 96] [--test-images 16] [--jobs 2]
 
-On UltraDigits-scales (2048 px canvases, `make data-scales`), from the
+On UltraDigits-scales (1024 px canvases, `make data-scales`), from the
 locally pretrained backbone (`make pretrained`), it trains
 
-* ours: PatchGD + global patch (configs/det/ultradigits_scales/
-  fcos_patchgd_scales.py),
-* stock FCOS on canvases downsampled to 768 px, and
-* stock FCOS on random 768 px crops, scored by sliced inference,
+* ours: PatchGD + global patch with the full-image gradient
+  (configs/det/ultradigits_scales/fcos_patchgd_full_scales.py),
+* stock FCOS on canvases downsampled to 512 px, and
+* stock FCOS on random 512 px crops, scored by sliced inference,
 
 the two stock sides being the largest whose measured peak training memory
 fits ours' (configs' headers), for the same few epochs on the first
@@ -19,21 +19,31 @@ each. It then prints AP, AP50 and AP by size bucket on the first
 memory, training time and inference time per canvas, and draws one test
 canvas's predictions (WORK_DIR/predictions.png). It is
 tools/analysis_tools/det_comparison.py on a shortened schedule; the full
-comparison (more epochs, three seeds, all 64 test canvases, ours with the
-full-image gradient and without the global patch, full-image FCOS) is in
+comparison (twice the epochs, three seeds, all 64 test canvases, ours with
+the sampled step and without the global patch, full-image FCOS) is in
 docs/benchmarks.md.
 """
 import argparse
+import importlib.util
 import os.path as osp
 import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-sys.path.insert(0, ROOT)
+COMPARISON = osp.join(ROOT, 'tools', 'analysis_tools', 'det_comparison.py')
 
 FULL = ('python tools/analysis_tools/det_comparison.py --work-dir '
         'work_dirs/det_comparison --seeds 0 1 2 --epochs 6')
+
+
+def load_comparison():
+    """tools/analysis_tools/det_comparison.py as a module, by its path
+    (the tools are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location('det_comparison',
+                                                  COMPARISON)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv=None) -> int:
@@ -41,7 +51,7 @@ def main(argv=None) -> int:
     p.add_argument('--work-dir', default='work_dirs/demo')
     p.add_argument('--data-root', default='data/ultradigits_scales/')
     p.add_argument('--epochs', type=int, default=3)
-    p.add_argument('--train-images', type=int, default=12)
+    p.add_argument('--train-images', type=int, default=96)
     p.add_argument('--test-images', type=int, default=16)
     p.add_argument('--jobs', type=int, default=2)
     args = p.parse_args(argv)
@@ -51,12 +61,13 @@ def main(argv=None) -> int:
     for need, make in needs:
         if not osp.exists(osp.join(ROOT, need)):
             sys.exit(f'{need} is missing: run `{make}` first (or `make demo`)')
-    import det_comparison
+    det_comparison = load_comparison()
     t0 = time.time()
     det_comparison.main([
         '--work-dir', args.work_dir, '--data-root', args.data_root,
-        '--seeds', '0', '--epochs', str(args.epochs), '--methods', 'ours',
-        'downsampled', 'crop', '--train-images', str(args.train_images),
+        '--seeds', '0', '--epochs', str(args.epochs), '--methods',
+        'ours_full', 'downsampled', 'crop',
+        '--train-images', str(args.train_images),
         '--max-test', str(args.test_images), '--curve-every', '0',
         '--timing-images', '2', '--jobs', str(args.jobs)])
     print(f'SHORTENED SCHEDULE: {args.epochs} epochs on '
@@ -64,12 +75,12 @@ def main(argv=None) -> int:
           f'{args.test_images} test canvases ({time.time() - t0:.0f} s). '
           'These few minutes of CPU training are a demonstration, not the '
           'comparison: the full one (three seeds, all 64 test canvases, '
-          'more epochs, ours with the full-image gradient and without the '
+          'twice the epochs, ours with the sampled step and without the '
           'global patch, full-image FCOS, the time-to-accuracy picture) is '
           f'made for docs/benchmarks.md by\n  {FULL}')
     print('peak train MiB: measured live tensor bytes of the training step '
-          '(MemoryLoggerHook); the stock sides (768 px) are the largest '
-          "whose tools/benchmark_memory.py peak fits ours' (configs' "
+          '(MemoryLoggerHook); the stock sides (512 px) are the largest '
+          "whose tools/analysis_tools/benchmark_memory.py peak fits ours' (configs' "
           'headers).')
     print(f'predictions on one test canvas: '
           f'{osp.join(args.work_dir, "predictions.png")}')

@@ -1,10 +1,10 @@
 """Generate UltraDigits-scales (``mmpatch/datasets/ultradigits_scales.py``).
 
     python tools/make_ultradigits_scales.py --out data/ultradigits_scales \
-        [--seed 0] [--size 2048] [--size-w W] [--num-train 24 --num-val 8 \
+        [--seed 0] [--size 1024] [--size-w W] [--num-train 96 --num-val 16 \
         --num-test 64] [--tiny 8 12] [--medium 4 6] [--huge 1 1] \
         [--distractors 2 4] [--tiny-size 10 24] [--medium-frac 0.3] \
-        [--huge-frac 0.45 0.6] [--force]
+        [--huge-frac 0.65 0.8] [--force]
 
 A second run with the same arguments finds the stamp
 (``meta/ultradigits_scales.json``) and prints "up to date"; ``--force``

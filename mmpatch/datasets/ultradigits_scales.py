@@ -1,8 +1,9 @@
 """UltraDigits-scales: tiny and huge digits on the same large canvas.
 
 The detection data set of the comparison in docs/benchmarks.md (issue #20):
-each canvas (2048x2048 by default, any ``(H, W)``) holds handwritten digits
-from about 10 px to about 60 % of the canvas's short side, so that each half
+each canvas (1024x1024 by default, any ``(H, W)``) holds handwritten digits
+from about 10 px to about 60 % of the canvas's short side (tight boxes; the
+squares they are drawn in reach 0.8 of it), so that each half
 of PatchGD has something to do: the full-resolution latent buffer for the
 digits that downsampling erases, the global patch for the digits no crop or
 patch contains. Per canvas, in three *size groups* (``L`` = the short
@@ -14,16 +15,18 @@ group      digits per canvas  square side                  distribution
 =========  =================  ===========================  ================
 tiny       8-12               10-24 px (absolute)          uniform integer
 medium     4-6                24 px - 0.3 L                log-uniform
-huge       1                  0.45 L - 0.6 L               uniform
+huge       1                  0.65 L - 0.8 L               uniform
 =========  =================  ===========================  ================
 
 plus 2-4 **distractor strokes** (arcs and polylines with the digits' ink and
 stroke width, 16 px - 0.15 L, never annotated) and the dim scratches of
-UltraDigits' background. On a 2048 px canvas that is about 16 digits: ~10
-tiny (tight boxes ~7-21 px), ~5 medium (~19-500 px), one huge (~740-1000
-px). The AP buckets of the benchmark are set from the baselines' sizes, not
-from these groups (``mmpatch.evaluation.size_buckets``); the groups only make
-sure that each bucket is well populated. Each annotation records its group
+UltraDigits' background. On a 1024 px canvas that is about 15 digits: ~10
+tiny (tight boxes ~7-20 px), ~4 medium (~18-250 px; a few do not fit beside
+the huge one and are skipped), one huge (~460-660 px, mostly above 512 px,
+the equal-memory crop side). The AP buckets of the benchmark are set from
+the baselines' sizes, not from these groups
+(``mmpatch.evaluation.size_buckets``); the groups only make sure that each
+bucket is well populated. Each annotation records its group
 (``size_group``).
 
 Classes are balanced: a canvas's digit values are a random permutation of
@@ -67,9 +70,9 @@ GROUPS = ('huge', 'medium', 'tiny')  # placement order: largest first
 #: the defaults of :func:`generate_ultradigits_scales` (see the table above)
 DEFAULTS = dict(
     seed=0,
-    canvas_size=2048,
-    num_train=24,
-    num_val=8,
+    canvas_size=1024,
+    num_train=96,
+    num_val=16,
     num_test=64,
     tiny=(8, 12),
     medium=(4, 6),
@@ -77,7 +80,7 @@ DEFAULTS = dict(
     distractors=(2, 4),
     tiny_size=(10, 24),
     medium_frac=0.3,
-    huge_frac=(0.45, 0.6))
+    huge_frac=(0.65, 0.8))
 #: box-side edges (longer side, px) of the size histogram in the stamp
 HIST_EDGES = (0, 16, 32, 64, 128, 256, 512, 768, 1024, 100000)
 _GAP = 2

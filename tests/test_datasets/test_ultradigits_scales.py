@@ -76,24 +76,26 @@ def test_strokes_inside_tight_boxes_and_size_ranges():
             assert (xs.max() + 1, ys.max() + 1) == (x + w, y + h)
             side = d['square'][2]
             lo, hi = {'tiny': (10, 24), 'medium': (24, 90),
-                      'huge': (135, 180)}[d['group']]
+                      'huge': (195, 240)}[d['group']]
             assert lo <= side <= hi, d
 
 
 def test_default_sizes_span_10px_to_60_percent():
-    """The default recipe on a 2048 px canvas: tiny, medium and huge digits
-    coexist, from ~10 px to 60 % of the side (squares), balanced classes."""
+    """The default recipe on a 1024 px canvas: tiny, medium and huge digits
+    coexist, from ~10 px to 80 % of the side (squares; tight boxes ~0.8 of
+    a square, so up to ~65 %), balanced classes."""
     _, hw, _, spec = _spec()
-    assert hw == (2048, 2048) and DEFAULTS['huge_frac'][1] == 0.6
+    assert hw == (1024, 1024) and DEFAULTS['huge_frac'] == (0.65, 0.8)
     from mmpatch.datasets.ultradigits_scales import group_sizes
     sides = {g: [] for g in ('tiny', 'medium', 'huge')}
     for idx in range(200):
         for g, s in group_sizes(np.random.default_rng(idx), hw, spec):
             sides[g].append(s)
     assert min(sides['tiny']) == 10 and max(sides['tiny']) == 24
-    assert 24 <= min(sides['medium']) and max(sides['medium']) <= 614
-    assert 921 <= min(sides['huge']) and max(sides['huge']) <= 1228
-    assert max(sides['huge']) > 1200
+    assert 24 <= min(sides['medium']) and max(sides['medium']) <= 307
+    # huge squares above 0.625 L: their ~0.8 L boxes pass the 512 px crop
+    assert 665 <= min(sides['huge']) and max(sides['huge']) <= 819
+    assert max(sides['huge']) > 800
 
 
 def test_classes_balanced(small):

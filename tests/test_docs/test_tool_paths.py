@@ -11,12 +11,6 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 #: ``tools/`` and what follows, not inside another path (``tests/test_tools``,
 #: a library's ``.mim/tools``)
 PATH = re.compile(r'(?<![\w/.-])tools/[\w./-]*')
-#: (path, file naming it) left as they are: tools/demo.py belongs to issue
-#: #20's branch during the tools relayout (its message names the memory
-#: benchmark's old path; the fix is that string)
-LEFT_TO_THEIR_OWNER = {
-    ('tools/benchmark_memory.py', 'tools/demo.py'),
-}
 
 
 def tracked_files():
@@ -46,8 +40,7 @@ def missing_tool_paths():
         except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
             continue
         for path in tool_paths(text):
-            if (path, rel) not in LEFT_TO_THEIR_OWNER and not osp.exists(
-                    osp.join(ROOT, path)):
+            if not osp.exists(osp.join(ROOT, path)):
                 missing.setdefault(path, []).append(rel)
     return missing
 
@@ -70,7 +63,4 @@ def test_the_checker_finds_paths():
 if __name__ == '__main__':  # the checker alone: python tests/test_docs/...
     for path, files in sorted(missing_tool_paths().items()):
         print(f'missing {path}: named in {", ".join(sorted(set(files)))}')
-    for path, rel in sorted(LEFT_TO_THEIR_OWNER):
-        if not osp.exists(osp.join(ROOT, path)):
-            print(f'left to its owner: {path} named in {rel}')
     print('checked every tools/... path of the tracked files')

@@ -22,9 +22,11 @@ def data(tmp_path_factory):
     from mmpatch.datasets.ultradigits_scales import \
         generate_ultradigits_scales
     root = str(tmp_path_factory.mktemp('uds_sliced'))
+    # huge squares up to 0.6 of the side: every box fits in a 192 px slice,
+    # so the oracle below can find each one whole
     generate_ultradigits_scales(root, canvas_size=256, num_train=1,
                                 num_val=1, num_test=2, tiny=(3, 4),
-                                medium=(2, 2))
+                                medium=(2, 2), huge_frac=(0.45, 0.6))
     return root + '/'
 
 

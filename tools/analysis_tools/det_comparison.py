@@ -2,8 +2,8 @@
 
     python tools/analysis_tools/det_comparison.py \
         --work-dir work_dirs/det_comparison --seeds 0 1 2 --epochs 6 \
-        [--methods ours downsampled crop ...] \
-        [--jobs 2] [--data-root data/ultradigits_scales/] [--crop-size 768] \
+        [--methods ours_full downsampled crop ...] \
+        [--jobs 2] [--data-root data/ultradigits_scales/] [--crop-size 512] \
         [--max-val N] [--max-test N] [--curve-every 1]
 
 Every method (configs/det/ultradigits_scales/) is trained for the same
@@ -30,12 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = 'configs/det/ultradigits_scales/'
 #: name -> (label, config, sliced inference at the crop side)
-METHODS = {
-    'ours': ('PatchGD + global (ours, sampled)', 'fcos_patchgd_scales.py',
-             False),
+METHODS = {  # ours_full first: the equal-memory reference
     'ours_full': ('PatchGD + global (ours, full gradient)',
                   'fcos_patchgd_full_scales.py', False),
-    'ours_noglobal': ('PatchGD without global patch',
+    'ours': ('PatchGD + global (ours, sampled)', 'fcos_patchgd_scales.py',
+             False),
+    'ours_noglobal': ('PatchGD without global patch (full gradient)',
                       'fcos_patchgd_noglobal_scales.py', False),
     'downsampled': ('downsampled FCOS', 'fcos_downsampled_scales.py', False),
     'crop': ('crop-trained FCOS + sliced inference', 'fcos_crop_scales.py',
@@ -211,9 +211,10 @@ def draw_curves(by, path):
 
 
 def draw_predictions(args, path, side=640):
-    """The first test canvas: ground truth, then ours and the two
-    equal-memory baselines (first seed), each with its k best boxes, k the
-    number of digits on the canvas (short runs score low; no threshold)."""
+    """The first test canvas: ground truth, then ours (full gradient, else
+    sampled) and the two equal-memory baselines (first seed), each with its
+    k best boxes, k the number of digits on the canvas (short runs score
+    low; no threshold)."""
     import cv2
     import numpy as np
     coco = json.load(open(osp.join(args.data_root,
@@ -226,12 +227,13 @@ def draw_predictions(args, path, side=640):
                        interpolation=cv2.INTER_AREA)
     panels = []
     gts = [a for a in coco['annotations'] if a['image_id'] == img['id']]
+    ours = 'ours_full' if 'ours_full' in args.methods else 'ours'
     best = lambda p: sorted(  # noqa: E731
         (d for d in json.load(open(p)) if d['image_id'] == img['id']),
         key=lambda d: -d['score'])[:len(gts)]
     for name, boxes, colour in [('ground truth', gts, (0, 200, 0))] + [
             (f'{METHODS[m][0]}: best {len(gts)}', best(p), (0, 140, 255))
-            for m in ('ours', 'downsampled', 'crop') if m in args.methods
+            for m in (ours, 'downsampled', 'crop') if m in args.methods
             for p in sorted(glob.glob(osp.join(args.work_dir, m, '*',
                                                'test.bbox.json')))[:1]]:
         pic = small.copy()
@@ -255,7 +257,7 @@ def main(argv=None):
     p.add_argument('--methods', nargs='+', default=list(METHODS),
                    choices=list(METHODS))
     p.add_argument('--data-root', default='data/ultradigits_scales/')
-    p.add_argument('--crop-size', type=int, default=768,
+    p.add_argument('--crop-size', type=int, default=512,
                    help='crop side of the crop baseline = its slice side')
     p.add_argument('--patch-size', type=int, default=256,
                    help="ours' (the crop model is timed sliced at it too)")

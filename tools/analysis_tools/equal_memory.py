@@ -1,7 +1,7 @@
 """The largest stock-model input side whose training peak fits ours'.
 
     python tools/analysis_tools/equal_memory.py OURS_CONFIG \
-        --stock STOCK_CONFIG [--canvas 2048] [--multiple 128] \
+        --stock STOCK_CONFIG [--canvas 1024] [--multiple 128] \
         [--batch-size 1] [--threads 1] [--json OUT.json]
 
 1. measures ours' peak training memory (one step of OURS_CONFIG on a
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     p.add_argument('ours', help='the PatchGD config: the reference peak')
     p.add_argument('--stock', required=True,
                    help='the stock model config measured on S x S inputs')
-    p.add_argument('--canvas', type=int, default=2048,
+    p.add_argument('--canvas', type=int, default=1024,
                    help='the side of the canvases ours trains on')
     p.add_argument('--multiple', type=int, default=128)
     p.add_argument('--batch-size', type=int, default=1)

@@ -1,27 +1,27 @@
 # Baseline: stock FCOS (the same narrow network and pretrained backbone)
-# trained on random full-resolution crops of side S_c = 768 px (mmdet's
+# trained on random full-resolution crops of side S_c = 512 px (mmdet's
 # RandomCrop; crops without a digit are redrawn), the largest side (a
 # multiple of the pad divisor 128) whose measured peak training memory fits
-# ours' 130.3 MiB (fcos_patchgd_scales.py at 2048 px): 118.1 MiB at 768 px,
-# 156.4 MiB at 896 px (batch 1):
+# ours' 71.6 MiB (fcos_patchgd_full_scales.py at 1024 px): 59.2 MiB at
+# 512 px, 85.7 MiB at 640 px (batch 1):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_full_scales.py \
-#       --sizes 768 --baseline none --batch-size 1 --threads 1 --steps 2
+#       --sizes 512 --baseline none --batch-size 1 --threads 1 --steps 2
 # found by python tools/analysis_tools/equal_memory.py (as in
-# fcos_downsampled_scales.py). An epoch draws 9 crops from each canvas
-# (RepeatDataset: ceil(2048 / 768)^2, the crops of a tiling without overlap,
-# about one canvas of pixels), read from the decoded, memory-mapped canvases
-# (LoadCachedImage) rather than decoding a 2048 px PNG for every crop.
-# Evaluated on the whole test canvases by sliced inference (768 px slices,
+# fcos_downsampled_scales.py). An epoch draws 4 crops from each canvas
+# (RepeatDataset: ceil(1024 / 512)^2, the crops of a tiling without overlap,
+# one canvas of pixels), read from the decoded, memory-mapped canvases
+# (LoadCachedImage) rather than decoding a whole PNG for every crop.
+# Evaluated on the whole test canvases by sliced inference (512 px slices,
 # overlap 0.25, NMS merge; mmpatch/evaluation/sliced.py):
 #   python tools/analysis_tools/sliced_eval.py \
 #       configs/det/ultradigits_scales/fcos_crop_scales.py CHECKPOINT \
-#       --slice-size 768
+#       --slice-size 512
 # (its own test loop, tools/test.py, runs it on whole canvases at once.)
-# Digits longer than 768 px (no crop holds them whole) are the "huge" bucket.
+# Digits longer than 512 px (no crop holds them whole) are the "huge" bucket.
 _base_ = ['./_base_/stock.py']
-crop_size = 768
-repeat = 9
+crop_size = 512
+repeat = 4
 train_pipeline = [
     dict(type='LoadCachedImage', cache_dir='data/ultradigits_scales/cache'),
     dict(type='LoadAnnotations', with_bbox=True),

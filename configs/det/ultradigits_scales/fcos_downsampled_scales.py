@@ -1,19 +1,19 @@
 # Baseline: stock FCOS (the same narrow network and pretrained backbone) on
-# canvases downsampled to S_d = 768 px, the largest side (a multiple of the
-# pad divisor 128) whose measured peak training memory fits ours' 130.3 MiB
-# (fcos_patchgd_scales.py at 2048 px): 118.1 MiB at 768 px, 156.4 MiB at
-# 896 px (batch 1):
+# canvases downsampled to S_d = 512 px, the largest side (a multiple of the
+# pad divisor 128) whose measured peak training memory fits ours' 71.6 MiB
+# (fcos_patchgd_full_scales.py at 1024 px; the sampled step's 66.6 MiB
+# admits the same side): 59.2 MiB at 512 px, 85.7 MiB at 640 px (batch 1):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_full_scales.py \
-#       --sizes 768 --baseline none --batch-size 1 --threads 1 --steps 2
+#       --sizes 512 --baseline none --batch-size 1 --threads 1 --steps 2
 # found by python tools/analysis_tools/equal_memory.py
-#   configs/det/ultradigits_scales/fcos_patchgd_scales.py
-#   --stock configs/det/ultradigits_scales/fcos_full_scales.py --canvas 2048
+#   configs/det/ultradigits_scales/fcos_patchgd_full_scales.py
+#   --stock configs/det/ultradigits_scales/fcos_full_scales.py --canvas 1024
 # Boxes are rescaled to the canvas for scoring, as mmdet does. A digit below
-# 8 px once downsampled (longer side < 21.3 px of the canvas) is the
+# 8 px once downsampled (longer side < 16 px of the canvas) is the
 # "tiny" bucket of the comparison.
 _base_ = ['./_base_/stock.py']
-img_scale = (768, 768)
+img_scale = (512, 512)
 train_pipeline = [
     dict(type='LoadCachedImage', cache_dir='data/ultradigits_scales/cache'),
     dict(type='LoadAnnotations', with_bbox=True),

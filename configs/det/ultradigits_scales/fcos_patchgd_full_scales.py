@@ -1,17 +1,26 @@
-# Ours with the full-image gradient (patch_cfg.gradient='full'): one inner
-# iteration over every cell; θ2's backward gives dL/dZ and the 64 cells are
-# re-encoded backward_chunk = 2 at a time and back-propagated with their
-# slice of it (the exact gradient of the whole canvas). BatchNorm in train
-# mode (the mode's default), which needs the fill chunk equal to the
-# backward chunk (both passes normalise the same groups of patches).
-# Otherwise fcos_patchgd_scales.py. Its own peak is measured by
+# Ours, the row the comparison leads with: PatchGD + global patch with the
+# full-image gradient (patch_cfg.gradient='full') on whole UltraDigits-scales
+# canvases (1024 px): 256 px patches (4x4 grid), one inner iteration over
+# every cell; θ2's backward gives dL/dZ and the 16 cells are re-encoded
+# backward_chunk = 4 at a time and back-propagated with their slice of it
+# (the exact gradient of the whole canvas). BatchNorm in train mode (the
+# mode's default), which needs the fill chunk equal to the backward chunk
+# (both passes normalise the same groups of patches). Latent 8, the head's
+# towers in θ1, the uint8 batch (./_base_/patchgd.py).
+# The reference of the equal-memory baselines: measured peak training
+# memory 71.6 MiB (batch 1, 1024 px):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_patchgd_full_scales.py \
-#       --sizes 2048 --baseline none --batch-size 1 --threads 1 --steps 2
-# 108.5 MiB (below the sampled step's 130.3 MiB: dL/dZ replaces the
-# sampled patches' activations); the baselines are sized against the
-# sampled step (768 px, 118.1 MiB; against this one it would be 640 px).
+#       --sizes 1024 --baseline none --batch-size 1 --threads 1 --steps 2
+# (run by python tools/analysis_tools/equal_memory.py
+#  configs/det/ultradigits_scales/fcos_patchgd_full_scales.py
+#  --stock configs/det/ultradigits_scales/fcos_full_scales.py --canvas 1024)
+# Chunk 2 peaks at 48.3 MiB but steps 1.6x slower; chunk 8 at 118.0 MiB.
+# Why full rather than sampled: in probes of 384 steps (4 epochs of 96
+# canvases, lr 1e-3) the full step reached test AP 0.020 (tiny 0.007, huge
+# 0.23) against the sampled step's 0.008 (0.002, 0.12), at ~1.4x its time
+# per step. Training logs ~72 MiB (MemoryLoggerHook) on real canvases.
 _base_ = ['./_base_/patchgd.py']
 model = dict(
     patch_cfg=dict(_delete_=True, gradient='full', patch_size=256,
-                   backward_chunk=2, fill_chunk=2))
+                   backward_chunk=4, fill_chunk=4))

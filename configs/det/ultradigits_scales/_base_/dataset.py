@@ -2,26 +2,27 @@
 #   python tools/make_ultradigits_scales.py --out data/ultradigits_scales
 #   data/ultradigits_scales/images/{train,val,test}/*.png
 #   data/ultradigits_scales/annotations/instances_{train,val,test}.json
-# Whole canvases at their stored size (2048 px by default): the Resize
+# Whole canvases at their stored size (1024 px by default): the Resize
 # keeps the size (scale_factor 1) and only records it for mmdet's rescaling.
 # Batch 1 in every config of the comparison, so that equal epochs are equal
 # numbers of canvases and the equal-memory sizes are per image.
 # The evaluator adds AP (and AP50) per size bucket of the longer box side
 # (mmpatch/evaluation/size_buckets.py); the edges come from the baselines'
 # measured equal-memory sizes (configs/det/ultradigits_scales/*.py headers):
-#   tiny:   below 8 px once downsampled to S_d = 768 px: < 8 * 2048 / 768
-#   huge:   longer than the crop side S_c = 768 px, no crop holds it whole
+#   tiny:   below 8 px once downsampled to S_d = 512 px: < 8 * 1024 / 512
+#   huge:   longer than the crop side S_c = 512 px, no crop holds it whole
 #   medium: the rest
 dataset_type = 'CocoDataset'
 data_root = 'data/ultradigits_scales/'
 metainfo = dict(classes=tuple(str(d) for d in range(10)))
 backend_args = None
-size_buckets = dict(tiny=(0, 21.33), medium=(21.33, 768), huge=(768, 1e5))
+size_buckets = dict(tiny=(0, 16), medium=(16, 512), huge=(512, 1e5))
 
 # training canvases are decoded once into an uncompressed .npy cache and
 # memory-mapped (mmpatch's LoadCachedImage): a 2048 px PNG takes ~0.1 s to
-# decode, a quarter of a 768 px crop's training step, and a crop reads only
-# its own pixels. Every method trains from the same cache.
+# decode (a 1024 px one a quarter of that, an eighth of a 512 px crop's
+# training step), and a crop reads only its own pixels. Every method trains
+# from the same cache.
 cache_dir = data_root + 'cache'
 train_pipeline = [
     dict(type='LoadCachedImage', cache_dir=cache_dir),

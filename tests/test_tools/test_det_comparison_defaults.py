@@ -1,0 +1,131 @@
+"""The UltraDigits-scales comparison's defaults agree with each other
+(tools/analysis_tools/det_comparison.py, configs/det/ultradigits_scales/,
+the generator's DEFAULTS, the size buckets), and every config builds."""
+import os.path as osp
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
+CFG = osp.join(ROOT, 'configs/det/ultradigits_scales/')
+
+
+def _cfg(name):
+    from mmengine.config import Config
+    return Config.fromfile(CFG + name)
+
+
+def test_sides_buckets_and_data_agree():
+    from mmpatch.datasets.ultradigits_scales import DEFAULTS
+    from mmpatch.evaluation.size_buckets import bucket_edges
+    s_d = _cfg('fcos_downsampled_scales.py').img_scale[0]
+    crop = _cfg('fcos_crop_scales.py')
+    s_c = crop.crop_size
+    canvas = DEFAULTS['canvas_size']
+    # the equal-memory sides found by equal_memory.py (configs' headers)
+    assert (canvas, s_d, s_c) == (1024, 512, 512)
+    assert crop.repeat == (-(-canvas // s_c))**2  # a tiling: one canvas
+    buckets = {k: tuple(v) for k, v in
+               _cfg('_base_/dataset.py').size_buckets.items()}
+    assert buckets == bucket_edges(canvas, s_d, s_c)
+    for split in ('val', 'test'):
+        assert _cfg('fcos_patchgd_full_scales.py')[
+            f'{split}_evaluator'].buckets == buckets
+    # det_comparison slices at the crop side and times at ours' patch size
+    defaults = _parse([])
+    assert defaults.crop_size == s_c and defaults.epochs == 6
+    assert defaults.patch_size == _cfg(
+        'fcos_patchgd_full_scales.py').model.patch_cfg.patch_size
+    # huge squares start above the crop side over the ~0.8 box ratio, and
+    # tiny ones below the tiny edge: both buckets are populated
+    assert 0.8 * DEFAULTS['huge_frac'][0] * canvas > s_c
+    assert DEFAULTS['tiny_size'][0] < buckets['tiny'][1]
+
+
+def _parse(argv):
+    """det_comparison's parsed arguments, without running anything."""
+    import argparse
+
+    import det_comparison
+    parsed = {}
+    orig = argparse.ArgumentParser.parse_args
+
+    def capture(self, *args, **kwargs):
+        parsed['args'] = orig(self, *args, **kwargs)
+        raise SystemExit(0)
+
+    argparse.ArgumentParser.parse_args = capture
+    try:
+        with pytest.raises(SystemExit):
+            det_comparison.main(argv)
+    finally:
+        argparse.ArgumentParser.parse_args = orig
+    return parsed['args']
+
+
+def test_ours_full_is_the_reference_and_the_ablation_mirrors_it():
+    import det_comparison
+    assert list(det_comparison.METHODS)[0] == 'ours_full'
+    full = _cfg('fcos_patchgd_full_scales.py').model
+    assert full.patch_cfg.gradient == 'full'
+    assert full.patch_cfg.backward_chunk == full.patch_cfg.fill_chunk == 4
+    noglobal = _cfg('fcos_patchgd_noglobal_scales.py').model
+    assert noglobal.global_fusion is None
+    assert noglobal.patch_cfg == full.patch_cfg
+    sampled = _cfg('fcos_patchgd_scales.py').model
+    assert sampled.patch_cfg.get('gradient', 'sampled') == 'sampled'
+
+
+def test_prepare_config_applies_the_run(tmp_path):
+    import det_comparison
+    args = SimpleNamespace(
+        data_root='/data/uds', crop_size=384, train_images=5,
+        buckets=None, epochs=2, cfg_options={
+            'optim_wrapper.optimizer.lr': 0.002}, workers=0)
+    from mmengine.config import Config
+    cfg = Config.fromfile(det_comparison.prepare_config(
+        'crop', 3, args, str(tmp_path)))
+    train = cfg.train_dataloader.dataset.dataset
+    crop = [s for s in train.pipeline if s.type == 'RandomCrop'][0]
+    assert tuple(crop.crop_size) == (384, 384)
+    assert train.data_root == '/data/uds/' and train.indices == 5
+    assert cfg.test_evaluator.ann_file == (
+        '/data/uds/annotations/instances_test.json')
+    assert cfg.train_cfg.max_epochs == 2 and cfg.randomness.seed == 3
+    assert cfg.optim_wrapper.optimizer.lr == 0.002
+    assert cfg.train_dataloader.num_workers == 0
+
+
+@pytest.mark.parametrize('method', [
+    'ours_full', 'ours', 'ours_noglobal', 'downsampled', 'crop', 'full'])
+def test_every_config_builds(method):
+    import det_comparison
+
+    from mmpatch.evaluation.sliced import build_model, load_config
+    cfg = load_config(CFG + det_comparison.METHODS[method][1])
+    cfg.model.backbone.init_cfg = None  # no pretrained file in a test
+    model = build_model(cfg)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_demo_runs_ours_full_and_the_baselines(monkeypatch, capsys):
+    """`make demo`: det_comparison on a shortened schedule, ours with the
+    full-image gradient (the equal-memory reference) and both baselines."""
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import demo
+    seen = {}
+    comparison = SimpleNamespace(
+        main=lambda argv: seen.setdefault('argv', argv))
+    monkeypatch.setattr(demo, 'load_comparison', lambda: comparison)
+    monkeypatch.setattr(demo.osp, 'exists', lambda path: True)
+    assert demo.main([]) == 0
+    argv = seen['argv']
+    after = {k: argv[argv.index(k) + 1] for k in (
+        '--epochs', '--train-images', '--seeds', '--max-test')}
+    assert after == {'--epochs': '3', '--train-images': '96', '--seeds': '0',
+                     '--max-test': '16'}
+    methods = argv[argv.index('--methods') + 1:argv.index('--train-images')]
+    assert methods == ['ours_full', 'downsampled', 'crop']
+    assert 'SHORTENED SCHEDULE' in capsys.readouterr().out
