@@ -16,6 +16,23 @@ torch.set_num_threads(int(os.environ.get('MMPATCH_TEST_THREADS',
                                          os.cpu_count() or 1)))
 
 
+@pytest.fixture(autouse=True)
+def restore_default_scope():
+    """Each test starts from the default scope the one before it found.
+
+    A Runner built in a test makes its scope current for the rest of the
+    process (mmengine keeps the latest DefaultScope instance), and a
+    registry lookup by another library's name then resolves in that scope
+    (an mmdet 'ResNet' built as mmpretrain's): results would depend on the
+    order tests run in.
+    """
+    from mmengine.registry import DefaultScope
+    before = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)
+
+
 @contextmanager
 def host_scope(scope: str):
     """Build and run models of one host library inside its default scope.
