@@ -117,6 +117,7 @@ if [[ "$MODE" == present ]]; then
         ND=(); [[ -n "$TARGET" ]] && ND=(--no-deps)
         [[ ${#MISS[@]} -eq 0 ]] || "${PIP[@]}" "${ND[@]}" "${MISS[@]}"
         "${PIP[@]}" --no-deps mmengine==0.10.7
+        "${PIP[@]}" --no-deps -r "$REPO/requirements/benchmarks.txt"
     fi
 else
     if [[ -n "$HAVE_TORCH" ]]; then
@@ -134,6 +135,14 @@ else
     "${PIP[@]}" "${OFFLINE[@]}" -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt"
     # mmengine's metadata asks for the GUI opencv-python; its real needs are above.
     "${PIP[@]}" "${OFFLINE[@]}" --no-deps mmengine==0.10.7
+    # the benchmarks' sliced inference (sahi); --no-deps: its metadata, too,
+    # asks for the GUI opencv-python. A wheel folder without it leaves the
+    # sliced-inference tests skipped.
+    if [[ -z "$WHEELS" ]] || ls "$WHEELS"/sahi-*.whl >/dev/null 2>&1; then
+        "${PIP[@]}" "${OFFLINE[@]}" --no-deps -r "$REPO/requirements/benchmarks.txt"
+    else
+        log "    $WHEELS has no sahi wheel: the sliced-inference tests will skip"
+    fi
 fi
 
 log "4/7 mmcv $MMCV_VERSION"

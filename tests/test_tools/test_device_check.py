@@ -169,3 +169,27 @@ def test_benchmarks_page_has_the_rendered_gpu_section(gpu_report):
     text = open(osp.join(REPO, 'docs', 'benchmarks.md')).read()
     section = gpu_report.render_gpu_section(osp.join(REPO, 'docs', 'gpu'))
     assert section.rstrip('\n') in text
+
+
+def test_train_step_reads_the_runs_scalars(tmp_path, monkeypatch):
+    """The optional training step's JSON: the last training record and the
+    validation record of the run's mmengine scalars.json."""
+    monkeypatch.syspath_prepend(osp.join(osp.dirname(osp.dirname(
+        osp.dirname(osp.abspath(__file__)))), 'tools', 'analysis_tools'))
+    import device_steps
+    assert device_steps.train_scalars(str(tmp_path)) is None
+    vis = tmp_path / '20261204_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in [
+        dict(loss=2.0, step=10), dict(loss=1.5, step=60,
+                                      **{'memory/peak_mb': 70.0}),
+        {'coco/bbox_mAP': 0.1, 'step': 60}]) + '\n')
+    got = device_steps.train_scalars(str(tmp_path))
+    assert got['train'] == {'loss': 1.5, 'step': 60, 'memory/peak_mb': 70.0}
+    assert got['val'] == {'coco/bbox_mAP': 0.1, 'step': 60}
+    train = device_steps.step_commands(
+        'train_det_ultradigits', type('A', (), dict(
+            python='py', dry_run=False, work='/w'))(), 'script')[1]
+    assert train[1] == 'tools/train.py' and osp.exists(osp.join(
+        device_steps.osp.dirname(device_steps.__file__), '..', '..',
+        device_steps.CONFIGS['det_ultradigits']))

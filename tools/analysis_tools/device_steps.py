@@ -1,6 +1,7 @@
 """The steps of ``tools/device_check.sh`` (``device_check.py`` runs them):
 the configs, the benchmark runs, each step's share of the budget, its
 commands, what it leaves for the JSON, and a dry run's fake of it."""
+import glob
 import json
 import os.path as osp
 import sys
@@ -16,9 +17,9 @@ CONFIGS = dict(
     fcos_r50_full='configs/det/fcos_patchgd_sodad_full.py',
     unet_ultradigits='configs/seg/unet_patchgd_ultradigits.py',
     panda_r50='configs/cls/resnet50_patchgd_panda.py',
-    det_ultradigits='configs/det/fcos_patchgd_ultradigits.py',
-    det_ultradigits_baseline=(
-        'configs/det/baselines/fcos_downsampled_ultradigits.py'))
+    det_ultradigits='configs/det/fcos_patchgd_ultradigits.py')
+#: the optional training step's length (iterations, validated at the end)
+TRAIN_ITERS = 60
 
 K1 = ['model.patch_cfg.inner_iters=1', 'model.patch_cfg.patches_per_iter=1']
 #: tools/analysis_tools/benchmark_memory.py runs: (config, arguments); each
@@ -74,9 +75,10 @@ def step_commands(name, a, script):
                  *BENCH_COMMON, '--json', osp.join(a.work, f'{name}.json')]]
     if name == 'train_det_ultradigits':
         return [[py, 'tools/make_ultradigits.py', '--out', 'data/ultradigits'],
-                [py, 'tools/demo.py', '--config', CONFIGS['det_ultradigits'],
-                 '--baseline', CONFIGS['det_ultradigits_baseline'],
-                 '--max-iters', '60', '--work-dir', osp.join(a.work, 'demo')]]
+                [py, 'tools/train.py', CONFIGS['det_ultradigits'],
+                 '--work-dir', osp.join(a.work, 'train_det'), '--cfg-options',
+                 f'train_cfg.max_iters={TRAIN_ITERS}',
+                 f'train_cfg.val_interval={TRAIN_ITERS}']]
     raise KeyError(name)
 
 
@@ -98,9 +100,23 @@ def collect(name, work):
         path = osp.join(work, f'{name}.json')
         return json.load(open(path)) if osp.exists(path) else None
     if name == 'train_det_ultradigits':
-        path = osp.join(work, 'demo', 'demo_results.json')
-        return json.load(open(path)) if osp.exists(path) else None
+        return train_scalars(osp.join(work, 'train_det'))
     return None
+
+
+def train_scalars(work_dir):
+    """A training run's logged scalars (mmengine's vis_data/scalars.json):
+    its last training record (loss, time, memory/peak_mb) and its
+    validation record; None while the run left none."""
+    paths = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    if not paths:
+        return None
+    records = [json.loads(line) for line in open(paths[-1]) if line.strip()]
+    train = [r for r in records if 'loss' in r]
+    val = [r for r in records if 'loss' not in r]
+    return dict(train=train[-1] if train else None,
+                val=val[-1] if val else None)
 
 
 def fake_step(a) -> int:
