@@ -17,20 +17,31 @@ torch.set_num_threads(int(os.environ.get('MMPATCH_TEST_THREADS',
 
 
 @pytest.fixture(autouse=True)
-def restore_default_scope():
-    """Each test starts from the default scope the one before it found.
+def restore_global_instances():
+    """Each test starts from the named instances (default scope, message
+    hubs, loggers, visualizers) the one before it found.
 
     A Runner built in a test makes its scope current for the rest of the
     process (mmengine keeps the latest DefaultScope instance), and a
     registry lookup by another library's name then resolves in that scope
-    (an mmdet 'ResNet' built as mmpretrain's): results would depend on the
-    order tests run in.
+    (an mmdet 'ResNet' built as mmpretrain's). Runners are named by their
+    start time to the second, and a Runner with a name another one used
+    gets that one's MessageHub (scalar history included) and logger (CI: a
+    hook test counted 7 logged peaks for 4 iterations). Results would
+    depend on the order and the speed tests run at.
     """
-    from mmengine.registry import DefaultScope
-    before = DefaultScope._instance_dict.copy()
+    from mmengine.utils import ManagerMixin
+
+    def managed(cls):  # every class whose instances mmengine keeps by name
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from managed(sub)
+
+    kept = [(cls, cls._instance_dict.copy()) for cls in managed(ManagerMixin)]
     yield
-    DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(before)
+    for cls, before in kept:
+        cls._instance_dict.clear()
+        cls._instance_dict.update(before)
 
 
 @contextmanager
