@@ -10,31 +10,36 @@ When ``--out`` already holds a generation stamped with the same arguments
 ``--force`` regenerates.
 """
 import argparse
+import importlib
 import importlib.util
 import os.path as osp
 import sys
 import time
 
 
-def _load_generator():
-    """The generator module, without importing the ``mmpatch`` package.
+def load_generator(name: str = 'ultradigits'):
+    """The generator module ``mmpatch.datasets.{name}``, without importing
+    the ``mmpatch`` package.
 
-    ``mmpatch/__init__.py`` imports torch and mmengine; the generator needs
-    only numpy, scikit-learn and OpenCV, so from a checkout the module file
-    is loaded on its own (fast, and it works without torch). An installed
+    ``mmpatch/__init__.py`` imports torch and mmengine; the generators need
+    only numpy, scikit-learn and OpenCV, so from a checkout the
+    ``mmpatch.datasets`` package is loaded on its own, as
+    ``_mmpatch_datasets`` (fast, and it works without torch). An installed
     copy (``mmpatch/.mim/tools``) falls back to the package import.
+    ``tools/make_ultradigits_scales.py`` loads its generator with it too.
     """
-    path = osp.join(
+    folder = osp.join(
         osp.dirname(osp.dirname(osp.realpath(__file__))), 'mmpatch',
-        'datasets', 'ultradigits.py')
-    if osp.isfile(path):
-        spec = importlib.util.spec_from_file_location('_mmpatch_ultradigits',
-                                                      path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    from mmpatch.datasets import ultradigits
-    return ultradigits
+        'datasets')
+    if osp.isfile(osp.join(folder, f'{name}.py')):
+        spec = importlib.util.spec_from_file_location(
+            '_mmpatch_datasets', osp.join(folder, '__init__.py'),
+            submodule_search_locations=[folder])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules['_mmpatch_datasets'] = package
+        spec.loader.exec_module(package)
+        return importlib.import_module(f'_mmpatch_datasets.{name}')
+    return importlib.import_module(f'mmpatch.datasets.{name}')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -81,7 +86,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    gen = _load_generator()
+    gen = load_generator()
     kwargs = dict(
         seed=args.seed,
         canvas_size=(args.size, args.size_w or args.size),

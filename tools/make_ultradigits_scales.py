@@ -11,30 +11,22 @@ A second run with the same arguments finds the stamp
 regenerates.
 """
 import argparse
-import importlib
 import importlib.util
 import os.path as osp
 import sys
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.realpath(__file__)))
-
 
 def _load_generator():
     """The generator module without importing the ``mmpatch`` package
-    (torch, mmengine): ``mmpatch.datasets`` alone, from the checkout."""
-    if osp.isfile(osp.join(ROOT, 'mmpatch', 'datasets', 'ultradigits.py')):
-        spec = importlib.util.spec_from_file_location(
-            '_mmpatch_datasets', osp.join(ROOT, 'mmpatch', 'datasets',
-                                          '__init__.py'),
-            submodule_search_locations=[osp.join(ROOT, 'mmpatch',
-                                                 'datasets')])
-        package = importlib.util.module_from_spec(spec)
-        sys.modules['_mmpatch_datasets'] = package
-        spec.loader.exec_module(package)
-        return importlib.import_module('_mmpatch_datasets.ultradigits_scales')
-    from mmpatch.datasets import ultradigits_scales
-    return ultradigits_scales
+    (torch, mmengine), loaded as ``tools/make_ultradigits.py`` loads
+    UltraDigits' (the tools are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        '_make_ultradigits',
+        osp.join(osp.dirname(osp.realpath(__file__)), 'make_ultradigits.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    return cli.load_generator('ultradigits_scales')
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -26,8 +26,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmpatch.datasets.ultradigits import (load_digit_bank,
-                                          make_background, render_digit)
+from mmpatch.datasets.digit_canvas import (blend_ink, finish_canvas,
+                                           load_digit_bank, make_background,
+                                           render_digit)
 
 #: the backbone of configs/cls/resnet_patchgd_ultradigits.py and its baselines
 BACKBONE = dict(type='ResNet', depth=18, stem_channels=16, base_channels=16,
@@ -48,14 +49,8 @@ def make_crop(rng: np.random.Generator, bank: dict, crop: int,
     x, y = (int(v) for v in rng.integers(0, crop - s + 1, 2))
     samples = bank[value]
     alpha, _ = render_digit(samples[int(rng.integers(len(samples)))], s)
-    ink = rng.uniform(185.0, 250.0)
-    region = gray[y:y + s, x:x + s]
-    region += alpha * (ink - region)
-    gray += rng.uniform(2.0, 4.0) * rng.standard_normal(
-        (crop, crop), dtype=np.float32)
-    gain = rng.uniform(0.85, 1.15, 3).astype(np.float32)
-    img = np.clip(np.rint(gray[..., None] * gain), 0, 255)
-    return img.astype(np.float32), value
+    blend_ink(gray, alpha, x, y, rng.uniform(185.0, 250.0))
+    return finish_canvas(rng, gray).astype(np.float32), value
 
 
 def make_batch(rng, bank, batch_size: int, crop: int):

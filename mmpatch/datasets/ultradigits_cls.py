@@ -33,7 +33,6 @@ mmpretrain's ``CustomDataset``::
 Every random draw comes from ``np.random.default_rng([seed, split_index,
 image_index])``, so the same arguments give the same files.
 """
-import json
 import os
 import os.path as osp
 from typing import Dict, Tuple
@@ -41,8 +40,11 @@ from typing import Dict, Tuple
 import cv2
 import numpy as np
 
-from .ultradigits import (SPLITS, _clear_pngs, _write_png, _write_text,
-                          load_digit_bank, make_background, render_digit)
+from .digit_canvas import (SPLITS, blend_ink, finish_canvas, load_digit_bank,
+                           make_background, render_digit)
+from .generator_io import (clear_pngs, expected_files, remove_stamp,
+                           stamp_up_to_date, write_png, write_stamp,
+                           write_text)
 
 CLS_FORMAT_VERSION = 1
 ULTRADIGITS_CLS_CLASSES: Tuple[str, ...] = ('large6_small0', 'large6_small8',
@@ -89,9 +91,7 @@ def _draw(rng: np.random.Generator, gray: np.ndarray, samples: np.ndarray,
     alpha, _ = render_digit(samples[int(rng.integers(len(samples)))], size)
     if normalize:
         alpha = normalize_moments(alpha)
-    ink = rng.uniform(185.0, 250.0)
-    region = gray[y:y + size, x:x + size]
-    region += alpha * (ink - region)
+    blend_ink(gray, alpha, x, y, rng.uniform(185.0, 250.0))
 
 
 def render_cls_canvas(rng: np.random.Generator,
@@ -138,10 +138,7 @@ def render_cls_canvas(rng: np.random.Generator,
                 continue
             _draw(rng, gray, bank[SMALL_PAIR[small]], x, y, d,
                   normalize=True)
-    gray += rng.uniform(2.0, 4.0) * rng.standard_normal(
-        gray.shape, dtype=np.float32)
-    gain = rng.uniform(0.85, 1.15, 3).astype(np.float32)
-    return np.clip(np.rint(gray[..., None] * gain), 0, 255).astype(np.uint8)
+    return finish_canvas(rng, gray)
 
 
 def _args(seed: int, canvas_size: int, counts: Dict[str, int],
@@ -162,20 +159,11 @@ def ultradigits_cls_up_to_date(out_dir: str, seed: int = 0,
                                cell: int = CELL) -> bool:
     """Whether ``out_dir`` holds a complete generation with these
     arguments (stamp, format version and every file present)."""
-    path = osp.join(out_dir, CLS_STAMP_FILE)
-    try:
-        with open(path, encoding='utf-8') as f:
-            stamp = json.load(f)
-    except (OSError, ValueError):
-        return False
     counts = dict(train=num_train, val=num_val, test=num_test)
-    if (stamp.get('format_version') != CLS_FORMAT_VERSION
-            or stamp.get('args') != _args(seed, canvas_size, counts,
-                                          large_size, small_size, cell)):
-        return False
-    return all(
-        osp.isfile(osp.join(out_dir, 'images', split, f'{i:06d}.png'))
-        for split in SPLITS for i in range(counts[split]))
+    return stamp_up_to_date(
+        out_dir, CLS_STAMP_FILE, CLS_FORMAT_VERSION,
+        _args(seed, canvas_size, counts, large_size, small_size, cell),
+        expected_files(counts))
 
 
 def generate_ultradigits_cls(out_dir: str,
@@ -217,14 +205,12 @@ def generate_ultradigits_cls(out_dir: str,
     if any(n < 0 for n in counts.values()):
         raise ValueError(f'canvas counts must be >= 0, got {counts}')
     os.makedirs(osp.join(out_dir, 'meta'), exist_ok=True)
-    stamp_path = osp.join(out_dir, CLS_STAMP_FILE)
-    if osp.exists(stamp_path):
-        os.remove(stamp_path)
+    remove_stamp(out_dir, CLS_STAMP_FILE)
     splits = {}
     for split_index, split in enumerate(SPLITS):
         img_dir = osp.join(out_dir, 'images', split)
         os.makedirs(img_dir, exist_ok=True)
-        _clear_pngs(img_dir)
+        clear_pngs(img_dir)
         bank = load_digit_bank(split)
         lines, hist = [], [0] * len(ULTRADIGITS_CLS_CLASSES)
         for idx in range(counts[split]):
@@ -233,18 +219,15 @@ def generate_ultradigits_cls(out_dir: str,
             label = idx % len(ULTRADIGITS_CLS_CLASSES)
             image = render_cls_canvas(rng, bank, label, canvas_size,
                                       large_size, small_size, cell)
-            _write_png(osp.join(img_dir, f'{idx:06d}.png'), image)
+            write_png(osp.join(img_dir, f'{idx:06d}.png'), image)
             lines.append(f'{idx:06d}.png {label}\n')
             hist[label] += 1
-        _write_text(osp.join(out_dir, 'meta', f'{split}.txt'),
-                    ''.join(lines))
+        write_text(osp.join(out_dir, 'meta', f'{split}.txt'), ''.join(lines))
         splits[split] = dict(num_images=counts[split], label_hist=hist)
-    _write_text(osp.join(out_dir, 'meta', 'classes.txt'),
-                ''.join(f'{c}\n' for c in ULTRADIGITS_CLS_CLASSES))
+    write_text(osp.join(out_dir, 'meta', 'classes.txt'),
+               ''.join(f'{c}\n' for c in ULTRADIGITS_CLS_CLASSES))
     args = _args(seed, canvas_size, counts, large_size, small_size, cell)
-    _write_text(stamp_path, json.dumps(
-        dict(format_version=CLS_FORMAT_VERSION,
-             generator='mmpatch.datasets.ultradigits_cls', args=args,
-             splits=splits), indent=2) + '\n')
+    write_stamp(out_dir, CLS_STAMP_FILE, CLS_FORMAT_VERSION,
+                'mmpatch.datasets.ultradigits_cls', args, splits)
     return dict(out_dir=out_dir, args=args, splits=splits)
 

@@ -34,7 +34,8 @@ Classes are balanced: a canvas's digit values are a random permutation of
 its digits in a random order, so each value is equally likely in every
 group and the values on a canvas repeat as little as possible.
 
-Everything else is UltraDigits' (:mod:`.ultradigits`): scikit-learn's
+Everything else is UltraDigits' (:mod:`.ultradigits`, drawn by
+:mod:`.digit_canvas`, written by :mod:`.generator_io`): scikit-learn's
 handwritten digits with the same 70/15/15 train/val/test split of the
 handwriting, rendering, background, ink, noise and colour gain, squares that
 never overlap (2 px apart), tight boxes around the stroke pixels (so every
@@ -50,7 +51,6 @@ that makes a second run with the same arguments a no-op. Layout::
 
 Only numpy, scikit-learn, OpenCV and the standard library are used.
 """
-import json
 import math
 import os
 import os.path as osp
@@ -59,10 +59,12 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .ultradigits import (SPLITS, _clear_pngs, _coco_categories,
-                          _overlaps, _pair, _write_png, _write_text,
-                          load_digit_bank, make_background, read_stamp,
-                          render_digit)
+from .digit_canvas import (GAP, SPLITS, blend_ink, finish_canvas,
+                           load_digit_bank, make_background, overlaps,
+                           render_digit, tight_box, to_hw)
+from .generator_io import (clear_pngs, coco_annotation, expected_files,
+                           remove_stamp, stamp_up_to_date, write_coco,
+                           write_png, write_stamp)
 
 SCALES_FORMAT_VERSION = 1
 SCALES_STAMP_FILE = osp.join('meta', 'ultradigits_scales.json')
@@ -83,7 +85,6 @@ DEFAULTS = dict(
     huge_frac=(0.65, 0.8))
 #: box-side edges (longer side, px) of the size histogram in the stamp
 HIST_EDGES = (0, 16, 32, 64, 128, 256, 512, 768, 1024, 100000)
-_GAP = 2
 _MAX_TRIES = 300
 
 
@@ -127,7 +128,7 @@ def _place(rng: np.random.Generator, side: int, canvas_hw: Tuple[int, int],
     xs = rng.integers(0, w - side + 1, _MAX_TRIES)
     ys = rng.integers(0, h - side + 1, _MAX_TRIES)
     for x, y in zip(xs, ys):
-        if not _overlaps((int(x), int(y), side), placed, _GAP):
+        if not overlaps((int(x), int(y), side), placed, GAP):
             return int(x), int(y), side
     return None
 
@@ -196,18 +197,12 @@ def render_scales_canvas(rng: np.random.Generator,
         samples = bank[int(value)]
         alpha, stroke = render_digit(samples[int(rng.integers(len(samples)))],
                                      s)
-        ink = rng.uniform(185.0, 250.0)
-        region = gray[y:y + s, x:x + s]
-        region += alpha * (ink - region)
-        rows = np.flatnonzero(stroke.any(axis=1))
-        cols = np.flatnonzero(stroke.any(axis=0))
+        blend_ink(gray, alpha, x, y, rng.uniform(185.0, 250.0))
         if inst is not None:
             inst[y:y + s, x:x + s][stroke] = len(digits) + 1
         digits.append(
             dict(digit=int(value), group=group, square=spot,
-                 bbox=[x + int(cols[0]), y + int(rows[0]),
-                       int(cols[-1] - cols[0] + 1),
-                       int(rows[-1] - rows[0] + 1)]))
+                 bbox=tight_box(stroke, x, y)))
     for side in dis_sides:
         spot = _place(rng, int(side), canvas_hw, placed)
         if spot is None:
@@ -215,17 +210,11 @@ def render_scales_canvas(rng: np.random.Generator,
         placed.append(spot)
         x, y, s = spot
         alpha = _distractor(rng, s)
-        region = gray[y:y + s, x:x + s]
-        region += alpha * (rng.uniform(185.0, 250.0) - region)
-    gray += rng.uniform(2.0, 4.0) * rng.standard_normal((h, w),
-                                                       dtype=np.float32)
-    gain = rng.uniform(0.85, 1.15, 3).astype(np.float32)
-    image = gray[..., None] * gain
-    np.rint(image, out=image)
-    np.clip(image, 0, 255, out=image)
+        blend_ink(gray, alpha, x, y, rng.uniform(185.0, 250.0))
+    image = finish_canvas(rng, gray)
     if inst is not None:
-        return image.astype(np.uint8), digits, inst
-    return image.astype(np.uint8), digits
+        return image, digits, inst
+    return image, digits
 
 
 def _args(seed: int, canvas_hw: Tuple[int, int], counts: Dict[str, int],
@@ -247,7 +236,7 @@ def _spec(**kwargs) -> Tuple[int, Tuple[int, int], Dict[str, int], dict]:
     unknown = set(kw) - set(DEFAULTS)
     if unknown:
         raise TypeError(f'unknown arguments {sorted(unknown)}')
-    canvas_hw = _pair(kw['canvas_size'])
+    canvas_hw = to_hw(kw['canvas_size'])
     counts = {s: int(kw[f'num_{s}']) for s in SPLITS}
     spec = {k: tuple(int(v) for v in kw[k])
             for k in ('tiny', 'medium', 'huge', 'distractors', 'tiny_size')}
@@ -269,26 +258,15 @@ def _spec(**kwargs) -> Tuple[int, Tuple[int, int], Dict[str, int], dict]:
     return int(kw['seed']), canvas_hw, counts, spec
 
 
-def _expected_files(counts: Dict[str, int]) -> List[str]:
-    files = []
-    for split in SPLITS:
-        files.append(osp.join('annotations', f'instances_{split}.json'))
-        files += [osp.join('images', split, f'{i:06d}.png')
-                  for i in range(counts[split])]
-    return files
-
-
 def ultradigits_scales_up_to_date(out_dir: str, **kwargs) -> bool:
     """Whether ``out_dir`` holds a complete generation with these arguments
     (those of :func:`generate_ultradigits_scales`): the stamp's format
     version and arguments match and every file is there."""
     seed, canvas_hw, counts, spec = _spec(**kwargs)
-    stamp = read_stamp(out_dir, SCALES_STAMP_FILE)
-    if (stamp is None or stamp.get('format_version') != SCALES_FORMAT_VERSION
-            or stamp.get('args') != _args(seed, canvas_hw, counts, spec)):
-        return False
-    return all(osp.isfile(osp.join(out_dir, f))
-               for f in _expected_files(counts))
+    files = expected_files(counts, split_files=(osp.join(
+        'annotations', 'instances_{split}.json'), ))
+    return stamp_up_to_date(out_dir, SCALES_STAMP_FILE, SCALES_FORMAT_VERSION,
+                            _args(seed, canvas_hw, counts, spec), files)
 
 
 def _generate_split(out_dir: str, split: str, split_index: int, num: int,
@@ -297,7 +275,7 @@ def _generate_split(out_dir: str, split: str, split_index: int, num: int,
     h, w = canvas_hw
     img_dir = osp.join(out_dir, 'images', split)
     os.makedirs(img_dir, exist_ok=True)
-    _clear_pngs(img_dir)
+    clear_pngs(img_dir)
     bank = load_digit_bank(split)
     images, annotations = [], []
     class_hist = [0] * 10
@@ -306,27 +284,20 @@ def _generate_split(out_dir: str, split: str, split_index: int, num: int,
     for idx in range(num):
         rng = np.random.default_rng([int(seed), split_index, idx])
         image, digits = render_scales_canvas(rng, bank, canvas_hw, spec)
-        _write_png(osp.join(img_dir, f'{idx:06d}.png'), image)
+        write_png(osp.join(img_dir, f'{idx:06d}.png'), image)
         images.append(dict(id=idx + 1, file_name=f'{idx:06d}.png', width=w,
                            height=h))
         for d in digits:
-            annotations.append(dict(
-                id=len(annotations) + 1, image_id=idx + 1,
-                category_id=d['digit'],
-                bbox=[float(v) for v in d['bbox']],
-                area=float(d['bbox'][2] * d['bbox'][3]), iscrowd=0,
+            annotations.append(coco_annotation(
+                len(annotations) + 1, idx + 1, d['digit'], d['bbox'],
                 size_group=d['group']))
             class_hist[d['digit']] += 1
             groups[d['group']] += 1
             sides.append(max(d['bbox'][2:]))
-    coco = dict(
-        info=dict(description='UltraDigits-scales (mmpatch): handwritten '
-                  'digits from 10 px to 60 % of the canvas side',
-                  version=str(SCALES_FORMAT_VERSION)),
-        licenses=[], images=images, annotations=annotations,
-        categories=_coco_categories())
-    _write_text(osp.join(out_dir, 'annotations', f'instances_{split}.json'),
-                json.dumps(coco))
+    write_coco(osp.join(out_dir, 'annotations', f'instances_{split}.json'),
+               'UltraDigits-scales (mmpatch): handwritten digits from 10 px '
+               'to 60 % of the canvas side', SCALES_FORMAT_VERSION, images,
+               annotations)
     hist = np.histogram(sides, bins=HIST_EDGES)[0].tolist() if sides else []
     return dict(num_images=num, num_digits=len(annotations),
                 class_hist=class_hist, groups=groups,
@@ -353,17 +324,13 @@ def generate_ultradigits_scales(out_dir: str, **kwargs) -> dict:
     args = _args(seed, canvas_hw, counts, spec)
     for sub in ('annotations', 'meta'):
         os.makedirs(osp.join(out_dir, sub), exist_ok=True)
-    stamp_path = osp.join(out_dir, SCALES_STAMP_FILE)
-    if osp.exists(stamp_path):
-        os.remove(stamp_path)
+    remove_stamp(out_dir, SCALES_STAMP_FILE)
     splits = {
         split: _generate_split(out_dir, split, i, counts[split], seed,
                                canvas_hw, spec)
         for i, split in enumerate(SPLITS)
     }
-    _write_text(stamp_path, json.dumps(dict(
-        format_version=SCALES_FORMAT_VERSION,
-        generator='mmpatch.datasets.ultradigits_scales', args=args,
-        splits=splits), indent=2) + '\n')
+    write_stamp(out_dir, SCALES_STAMP_FILE, SCALES_FORMAT_VERSION,
+                'mmpatch.datasets.ultradigits_scales', args, splits)
     return dict(out_dir=out_dir, args=args, splits=splits)
 

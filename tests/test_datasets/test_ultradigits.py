@@ -13,9 +13,9 @@ import pytest
 from mmpatch.datasets import (ULTRADIGITS_CLASSES, ULTRADIGITS_SEG_CLASSES,
                               ULTRADIGITS_SEG_PALETTE, generate_ultradigits,
                               load_digit_bank, ultradigits_up_to_date)
-from mmpatch.datasets.ultradigits import (SPLITS, place_squares, render_digit,
-                                          sample_digit_sizes,
-                                          sample_digit_values)
+from mmpatch.datasets.digit_canvas import (SPLITS, place_squares,
+                                           render_digit, sample_digit_sizes,
+                                           sample_digit_values)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMALL = dict(seed=3, canvas_size=256, num_train=6, num_val=3, num_test=3)
@@ -58,12 +58,13 @@ def test_import_is_light():
             f'if m.split(".")[0] in {heavy!r}]; '
             'assert not bad, bad')
     subprocess.run([sys.executable, '-c', code], check=True, cwd=REPO)
-    # the generator module on its own (as the CLI loads it) needs none of
-    # them; scikit-learn is imported lazily, on first use
-    path = osp.join(REPO, 'mmpatch', 'datasets', 'ultradigits.py')
+    # the generator as the CLI loads it (mmpatch.datasets without mmpatch)
+    # needs none of them; scikit-learn is imported lazily, on first use
+    path = osp.join(REPO, 'tools', 'make_ultradigits.py')
     code = ('import sys, importlib.util as u; '
-            f's = u.spec_from_file_location("ud", {path!r}); '
+            f's = u.spec_from_file_location("cli", {path!r}); '
             'm = u.module_from_spec(s); s.loader.exec_module(m); '
+            'assert m.load_generator().generate_ultradigits; '
             f'bad = [m for m in sys.modules if m.split(".")[0] in {heavy!r}]; '
             'assert not bad, bad')
     subprocess.run([sys.executable, '-c', code], check=True, cwd=REPO)

@@ -6,7 +6,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmpatch.datasets.ultradigits import load_digit_bank
+from mmpatch.datasets.digit_canvas import load_digit_bank
 from mmpatch.datasets.ultradigits_scales import (
     DEFAULTS, _spec, generate_ultradigits_scales, render_scales_canvas,
     ultradigits_scales_up_to_date)
