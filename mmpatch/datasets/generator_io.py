@@ -19,10 +19,11 @@ arguments give the same bytes (with the same numpy/OpenCV builds):
 
 Only numpy, OpenCV and the standard library are imported.
 """
+import inspect
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -187,3 +188,19 @@ def stamp_up_to_date(out_dir: str, stamp_file: str, format_version: int,
             or stamp.get('args') != args):
         return False
     return all(osp.isfile(osp.join(out_dir, f)) for f in files)
+
+
+def generator_arguments(generator: Callable, out_dir: str,
+                        kwargs: dict) -> dict:
+    """The arguments ``generator(out_dir, **kwargs)`` would run with, its
+    defaults filled in (``out_dir`` left out).
+
+    An up-to-date check takes its generator's keyword arguments, so the
+    defaults have one home: the generator's signature. An argument the
+    generator does not take raises ``TypeError`` naming it.
+    """
+    bound = inspect.signature(generator).bind(out_dir, **kwargs)
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop('out_dir')
+    return arguments

@@ -78,8 +78,9 @@ import numpy as np
 from .digit_canvas import (SPLITS, SizeType, load_digit_bank, render_canvas,
                            to_hw)
 from .generator_io import (STAMP_FILE, clear_pngs, coco_annotation,
-                           expected_files, remove_stamp, stamp_up_to_date,
-                           write_coco, write_png, write_stamp, write_text)
+                           expected_files, generator_arguments, remove_stamp,
+                           stamp_up_to_date, write_coco, write_png,
+                           write_stamp, write_text)
 
 FORMAT_VERSION = 1
 ULTRADIGITS_CLASSES: Tuple[str, ...] = tuple(str(d) for d in range(10))
@@ -124,25 +125,19 @@ def _check_args(seed: int, canvas_hw: Tuple[int, int],
     return max_size
 
 
-def ultradigits_up_to_date(out_dir: str,
-                           seed: int = 0,
-                           canvas_size: SizeType = 1024,
-                           num_train: int = 64,
-                           num_val: int = 16,
-                           num_test: int = 16,
-                           digits_per_canvas: Tuple[int, int] = (3, 5),
-                           min_digit_size: int = 16,
-                           max_digit_frac: float = 0.25) -> bool:
-    """Whether ``out_dir`` holds a complete generation with these arguments.
+def ultradigits_up_to_date(out_dir: str, **kwargs) -> bool:
+    """Whether ``out_dir`` holds a complete generation by
+    ``generate_ultradigits(out_dir, **kwargs)``.
 
     True when the stamp exists, has the current format version and exactly
-    these arguments (see :func:`generate_ultradigits`), and every file the
-    generation writes is still there (contents are not checked).
+    these arguments (defaults as in :func:`generate_ultradigits`), and every
+    file the generation writes is still there (contents are not checked).
     """
-    counts = dict(train=num_train, val=num_val, test=num_test)
-    args = _stamp_args(seed, to_hw(canvas_size), counts,
-                       tuple(digits_per_canvas), min_digit_size,
-                       max_digit_frac)
+    a = generator_arguments(generate_ultradigits, out_dir, kwargs)
+    counts = dict(train=a['num_train'], val=a['num_val'], test=a['num_test'])
+    args = _stamp_args(a['seed'], to_hw(a['canvas_size']), counts,
+                       tuple(a['digits_per_canvas']), a['min_digit_size'],
+                       a['max_digit_frac'])
     files = expected_files(
         counts,
         image_dirs=('images', 'masks'),

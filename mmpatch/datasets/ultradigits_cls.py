@@ -42,9 +42,9 @@ import numpy as np
 
 from .digit_canvas import (SPLITS, blend_ink, finish_canvas, load_digit_bank,
                            make_background, render_digit)
-from .generator_io import (clear_pngs, expected_files, remove_stamp,
-                           stamp_up_to_date, write_png, write_stamp,
-                           write_text)
+from .generator_io import (clear_pngs, expected_files, generator_arguments,
+                           remove_stamp, stamp_up_to_date, write_png,
+                           write_stamp, write_text)
 
 CLS_FORMAT_VERSION = 1
 ULTRADIGITS_CLS_CLASSES: Tuple[str, ...] = ('large6_small0', 'large6_small8',
@@ -151,27 +151,21 @@ def _args(seed: int, canvas_size: int, counts: Dict[str, int],
                 small_size=[int(v) for v in small_size], cell=int(cell))
 
 
-def ultradigits_cls_up_to_date(out_dir: str, seed: int = 0,
-                               canvas_size: int = 1024, num_train: int = 256,
-                               num_val: int = 16, num_test: int = 64,
-                               large_size: Tuple[int, int] = LARGE_SIZE,
-                               small_size: Tuple[int, int] = SMALL_SIZE,
-                               cell: int = CELL) -> bool:
-    """Whether ``out_dir`` holds a complete generation with these
-    arguments (stamp, format version and every file present)."""
-    counts = dict(train=num_train, val=num_val, test=num_test)
+def ultradigits_cls_up_to_date(out_dir: str, **kwargs) -> bool:
+    """Whether ``out_dir`` holds a complete generation by
+    ``generate_ultradigits_cls(out_dir, **kwargs)`` (defaults as there):
+    stamp, format version and every file present."""
+    a = generator_arguments(generate_ultradigits_cls, out_dir, kwargs)
+    counts = dict(train=a['num_train'], val=a['num_val'], test=a['num_test'])
     return stamp_up_to_date(
         out_dir, CLS_STAMP_FILE, CLS_FORMAT_VERSION,
-        _args(seed, canvas_size, counts, large_size, small_size, cell),
-        expected_files(counts))
+        _args(a['seed'], a['canvas_size'], counts, a['large_size'],
+              a['small_size'], a['cell']), expected_files(counts))
 
 
-def generate_ultradigits_cls(out_dir: str,
-                             seed: int = 0,
-                             canvas_size: int = 1024,
-                             num_train: int = 256,
-                             num_val: int = 16,
-                             num_test: int = 64,
+def generate_ultradigits_cls(out_dir: str, seed: int = 0,
+                             canvas_size: int = 1024, num_train: int = 256,
+                             num_val: int = 16, num_test: int = 64,
                              large_size: Tuple[int, int] = LARGE_SIZE,
                              small_size: Tuple[int, int] = SMALL_SIZE,
                              cell: int = CELL) -> dict:

@@ -187,6 +187,10 @@ def test_summary_and_stamp(small):
     assert ultradigits_up_to_date(root, **SMALL)
     assert not ultradigits_up_to_date(root, **dict(SMALL, seed=0))
     assert not ultradigits_up_to_date(root, **dict(SMALL, num_val=4))
+    # the defaults are generate_ultradigits' own; a misspelt one is named
+    assert not ultradigits_up_to_date(root)
+    with pytest.raises(TypeError, match='num_trian'):
+        ultradigits_up_to_date(root, num_trian=4)
 
 
 def test_cocoeval_accepts_category_zero(small):

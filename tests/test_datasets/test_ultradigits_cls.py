@@ -35,6 +35,8 @@ def test_files_and_labels(root):
             assert osp.isfile(osp.join(out, 'images', split, line.split()[0]))
     assert ultradigits_cls_up_to_date(out, **SMALL)
     assert not ultradigits_cls_up_to_date(out, **dict(SMALL, num_train=7))
+    with pytest.raises(TypeError, match='cel'):
+        ultradigits_cls_up_to_date(out, **dict(SMALL, cel=8))
 
 
 def test_deterministic_and_labels_from_the_drawn_digits():
