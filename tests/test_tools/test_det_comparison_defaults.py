@@ -124,7 +124,7 @@ def test_demo_runs_ours_full_and_the_baselines(monkeypatch, capsys):
     argv = seen['argv']
     after = {k: argv[argv.index(k) + 1] for k in (
         '--epochs', '--train-images', '--seeds', '--max-test')}
-    assert after == {'--epochs': '3', '--train-images': '96', '--seeds': '0',
+    assert after == {'--epochs': '3', '--train-images': '48', '--seeds': '0',
                      '--max-test': '16'}
     methods = argv[argv.index('--methods') + 1:argv.index('--train-images')]
     assert methods == ['ours_full', 'downsampled', 'crop']
