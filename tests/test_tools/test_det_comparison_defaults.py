@@ -129,3 +129,21 @@ def test_demo_runs_ours_full_and_the_baselines(monkeypatch, capsys):
     methods = argv[argv.index('--methods') + 1:argv.index('--train-images')]
     assert methods == ['ours_full', 'downsampled', 'crop']
     assert 'SHORTENED SCHEDULE' in capsys.readouterr().out
+
+
+def test_page_sentences_follow_the_numbers():
+    """The benchmarks page's reading of the detection table is written from
+    det_comparison.json: each claim says ahead or not by the means."""
+    from benchmarks.det import sentences
+
+    def method(label, tiny, huge, ap):
+        return {'label': label, 'coco/bbox_AP_tiny': tiny,
+                'coco/bbox_AP_huge': huge, 'coco/bbox_mAP': ap}
+    methods = dict(ours_full=method('ours', [0.2, 0.4], [0.1], [0.1]),
+                   downsampled=method('down', [0.5], [0.9], [0.3, 0.5]),
+                   crop=method('crop', [0.1], [0.05, 0.05], [0.2]))
+    text, = sentences(methods)
+    assert 'On the tiny bucket, ours is not ahead of down (0.300' in text
+    assert 'On the huge bucket, ours is ahead of crop (0.100' in text
+    assert 'noglobal' not in text  # that method did not run
+    assert text.endswith('By AP over all sizes, down leads (0.400).')

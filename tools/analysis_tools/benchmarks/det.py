@@ -7,10 +7,12 @@ page includes the markdown and the two pictures (copied into the images
 folder). While that tool or its data is absent the section is skipped with
 a line saying so; the small UltraDigits comparison is ``det-demo``
 (:mod:`.tasks`)."""
+import json
 import os
 import os.path as osp
 import shutil
-from typing import Dict
+from statistics import mean
+from typing import Dict, List
 
 from .common import ROOT, Context, not_run, run_tool, save
 
@@ -52,9 +54,39 @@ def render(ctx: Context) -> Dict[str, str]:
                     'in this checkout.*'}
         return {'det': not_run('det')}
     parts = [open(table).read().strip()]
+    results = ctx.path('det', 'det_comparison.json')
+    if osp.exists(results):
+        with open(results) as f:
+            parts += [''] + sentences(json.load(f)['methods'])
     os.makedirs(ctx.images, exist_ok=True)
     for src, dst in PICTURES.items():
         if osp.exists(ctx.path('det', src)):
             shutil.copyfile(ctx.path('det', src), ctx.image(dst))
             parts += ['', f'![{dst[4:-4]}]({ctx.link(ctx.image(dst))})']
     return {'det': '\n'.join(parts)}
+
+
+#: the page's claims (issue #20): (ours, baseline, bucket) pairs
+CLAIMS = [('ours_full', 'downsampled', 'tiny'), ('ours_full', 'crop', 'huge'),
+          ('ours_noglobal', 'ours_full', 'huge')]
+
+
+def sentences(methods: Dict[str, dict]) -> List[str]:
+    """What the table says, written from its numbers (mean over seeds of
+    ``det_comparison.json``'s per-method scores): each structural claim of
+    ours against the baseline it is about, and the overall leader."""
+    def score(method: str, key: str) -> float:
+        return mean(methods[method][f'coco/bbox_{key}'])
+
+    out = []
+    for ours, other, bucket in CLAIMS:
+        if ours not in methods or other not in methods:
+            continue
+        a, b = score(ours, f'AP_{bucket}'), score(other, f'AP_{bucket}')
+        out.append(f'On the {bucket} bucket, {methods[ours]["label"]} '
+                   f'{"is ahead of" if a > b else "is not ahead of"} '
+                   f'{methods[other]["label"]} ({a:.3f} against {b:.3f}).')
+    best = max(methods, key=lambda m: score(m, 'mAP'))
+    out.append(f'By AP over all sizes, {methods[best]["label"]} leads '
+               f'({score(best, "mAP"):.3f}).')
+    return [' '.join(out)]
