@@ -56,3 +56,46 @@ def test_classifier_exactness_cuda(cls_scope, fusion):
     x[1, :, :, 100:] = 0
     assert_step_equals_full(model, x.to(DEV),
                             on_gpu(cls.cls_samples([1, 3], shapes)))
+
+
+# gradient='full' (docs/method.md): the same contract with dL/dZ pushed back
+# through θ1 a chunk at a time, each chunk smaller than the batch's cells
+
+
+@pytest.mark.parametrize('make_cfg,num_classes', [(seg.unet_cfg, 2),
+                                                  (seg.deeplab_cfg, 3)],
+                         ids=['unet', 'deeplabv3'])
+def test_segmentor_full_gradient_exactness_cuda(seg_scope, make_cfg,
+                                                num_classes):
+    model = seg.build(make_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', backward_chunk=2,
+        fill_chunk=4))).double().to(DEV)
+    shapes, batch_shape = [(64, 80), (40, 50)], (64, 80)
+    assert_step_equals_full(
+        model, seg.batch(shapes, batch_shape).to(DEV),
+        on_gpu(seg.samples_for(shapes, batch_shape, num_classes)))
+    assert model.last_step_stats.backward_chunk == 2
+
+
+@pytest.mark.parametrize('towers_in_patch', [False, True])
+def test_fcos_full_gradient_exactness_cuda(det_scope, towers_in_patch):
+    cfg = det.fcos_cfg(towers_in_patch=towers_in_patch)
+    cfg['patch_cfg'] = dict(patch_size=128, gradient='full', fill_chunk=4,
+                            backward_chunk=5)
+    model = det.build(cfg).double().to(DEV)
+    x, samples = det.fcos_batch()
+    assert_step_equals_full(model, x.to(DEV), on_gpu(samples))
+    assert model.last_step_stats.gradient == 'full'
+
+
+def test_classifier_full_gradient_exactness_cuda(cls_scope):
+    model = cls.build(cls.cls_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', backward_chunk=5,
+        fill_chunk=5))).double().to(DEV)
+    shapes = [(96, 128), (70, 100)]
+    x = torch.randn(2, 3, 96, 128, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(0))
+    x[1, :, 70:] = 0
+    x[1, :, :, 100:] = 0
+    assert_step_equals_full(model, x.to(DEV),
+                            on_gpu(cls.cls_samples([1, 3], shapes)))

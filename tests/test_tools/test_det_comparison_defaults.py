@@ -147,3 +147,29 @@ def test_page_sentences_follow_the_numbers():
     assert 'On the huge bucket, ours is ahead of crop (0.100' in text
     assert 'noglobal' not in text  # that method did not run
     assert text.endswith('By AP over all sizes, down leads (0.400).')
+
+
+def test_page_reads_ablations_time_and_curves_from_the_runs():
+    """With the runs recorded, the page adds the ablations bucket by bucket,
+    the training seconds in order and which curves still rose."""
+    from benchmarks.det import sentences
+
+    def method(label, score, seconds, last_two):
+        runs = [dict(train_s=s, curve=[{'coco/bbox_mAP': a},
+                                       {'coco/bbox_mAP': b}])
+                for s, (a, b) in zip(seconds, last_two)]
+        return {'label': label, 'runs': runs, 'coco/bbox_mAP': [score],
+                **{f'coco/bbox_AP_{k}': [score] for k in
+                   ('tiny', 'medium', 'huge')}}
+    methods = dict(
+        ours_full=method('full', 0.2, [500, 520], [(0.1, 0.2), (0.1, 0.3)]),
+        ours_noglobal=method('noglobal', 0.3, [480], [(0.3, 0.2)]),
+        downsampled=method('down', 0.1, [100, 110], [(0.2, 0.1), (0.2, 0.2)]))
+    first, blank, second = sentences(methods)
+    assert blank == ''
+    assert ('noglobal against full: tiny 0.300 against 0.200, medium 0.300 '
+            'against 0.200, huge 0.300 against 0.200.') in second
+    assert ('the same epochs took 105 s (down), 480 s (noglobal), 510 s '
+            '(full).') in second
+    # only ours_full's mean rose over its last interval
+    assert 'still rose over the last epoch for 1 of 3 methods (full)' in second

@@ -122,7 +122,9 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
         dict(_mem('full', 1024, 900.0, 1.0, 20.0), row='sampled',
              step_s=1.6),
         dict(_mem('ours', 1024, 51.0, 1.0, 20.0, 'full', 8), row='full',
-             config='configs/cls/full.py', step_s=2.0)]})
+             config='configs/cls/full.py', step_s=2.0),
+        dict(_mem('ours', 1024, 60.0, 1.0, 20.0, 'full', 8),
+             row='full_nocp', config='configs/cls/full.py', step_s=1.8)]})
     save(ctx, 'memory_fcos_r50', [
         _mem('ours', 2048, 489.0, 8.0, 100.0),
         _mem('full', 2048, 3396.0, None, 100.0),
@@ -154,6 +156,11 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
     assert osp.getsize(tmp_path / 'img' / 'curve_cls.png') > 1000
     assert ('| resnet_cls | 1024², 1 | 0.70 | 2.00 | 1.60 | 1.25× | 2.86× |'
             in page)
+    # a variant of the full-gradient step gets its own line, ratios included
+    assert ('| resnet_cls (full gradient, θ1 without `with_cp`) | 1024², 1 | '
+            '0.70 | 1.80 | 1.60 | 1.12× | 2.57× |') in page
+    assert ('| `configs/cls/full.py` (full gradient, θ1 without `with_cp`) '
+            '| ours |') in page
     assert '| ours, full gradient | 2048 | 512 | 64 | 2 | 500 |' in page
     assert 'the peak **False**, the step **True**' in page  # full gradient
     assert '**False**.' in page  # the sampled check

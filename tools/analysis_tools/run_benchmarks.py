@@ -26,7 +26,7 @@ rerun alone and the page is always written from every saved result):
 
 The whole default run takes ~170 min on a quiet 2-core machine: det ~60
 (measured 2026-12-05: 15 runs, two at a time), seg ~30, cls ~18 (benchmarks/tasks.py has the
-arithmetic), time ~9, memory ~40 (the FCOS-R50 full-image step at 4096 px
+arithmetic), time ~11, memory ~40 (the FCOS-R50 full-image step at 4096 px
 alone ~6 min, the full-gradient one about as long), budget ~10, pictures
 ~2; det-demo adds ~21. ``--only page`` rewrites the page from the saved
 results. The page is

@@ -97,8 +97,9 @@ def _one(ctx: Context, task: Task, row: Row, seed: int, epochs: int,
     from mmpatch.utils.experiment import run_subprocess
     work = run_dir(ctx, task, row, seed)
     os.makedirs(work, exist_ok=True)
+    # one write with its newline: the runs' threads print at once
     print(f'[{task.name}] {row.label}, seed {seed}: {epochs} epochs '
-          f'(log: {osp.join(work, "run.log")})', flush=True)
+          f'(log: {osp.join(work, "run.log")})\n', end='', flush=True)
     # no MemoryLoggerHook: its CPU meter's per-operator bookkeeping would
     # be in the training time (the time section measures each config's
     # peak at the same size and batch)

@@ -11,8 +11,9 @@ import json
 import os
 import os.path as osp
 import shutil
-from statistics import mean
 from typing import Dict, List
+
+import numpy as np
 
 from .common import ROOT, Context, not_run, run_tool, save
 
@@ -69,14 +70,24 @@ def render(ctx: Context) -> Dict[str, str]:
 #: the page's claims (issue #20): (ours, baseline, bucket) pairs
 CLAIMS = [('ours_full', 'downsampled', 'tiny'), ('ours_full', 'crop', 'huge'),
           ('ours_noglobal', 'ours_full', 'huge')]
+#: the ablations read bucket by bucket against the leading row
+ABLATIONS = [('ours_noglobal', 'ours_full'), ('ours', 'ours_full')]
+BUCKETS = ('tiny', 'medium', 'huge')
+
+
+def _mean(values: List[float]) -> float:
+    # numpy's mean, as det_comparison.py's table, so both round alike
+    return float(np.mean(values))
 
 
 def sentences(methods: Dict[str, dict]) -> List[str]:
     """What the table says, written from its numbers (mean over seeds of
     ``det_comparison.json``'s per-method scores): each structural claim of
-    ours against the baseline it is about, and the overall leader."""
+    ours against the baseline it is about and the overall leader; then,
+    where the runs are recorded, the ablations bucket by bucket, the
+    training seconds and whether the validation curves still rose."""
     def score(method: str, key: str) -> float:
-        return mean(methods[method][f'coco/bbox_{key}'])
+        return _mean(methods[method][f'coco/bbox_{key}'])
 
     out = []
     for ours, other, bucket in CLAIMS:
@@ -89,4 +100,43 @@ def sentences(methods: Dict[str, dict]) -> List[str]:
     best = max(methods, key=lambda m: score(m, 'mAP'))
     out.append(f'By AP over all sizes, {methods[best]["label"]} leads '
                f'({score(best, "mAP"):.3f}).')
-    return [' '.join(out)]
+    paragraphs = [' '.join(out)]
+    more = [ablation(methods, a, b, score) for a, b in ABLATIONS
+            if a in methods and b in methods
+            and all(f'coco/bbox_AP_{k}' in methods[m]
+                    for m in (a, b) for k in BUCKETS)]
+    if all(m.get('runs') for m in methods.values()):
+        more += timing(methods)
+    if more:
+        paragraphs += ['', ' '.join(more)]
+    return paragraphs
+
+
+def ablation(methods: Dict[str, dict], row: str, ref: str, score) -> str:
+    """``row`` against ``ref`` on every bucket: 'tiny 0.015 against 0.007'."""
+    pairs = ', '.join(f'{k} {score(row, f"AP_{k}"):.3f} against '
+                      f'{score(ref, f"AP_{k}"):.3f}' for k in BUCKETS)
+    return (f'{methods[row]["label"]} against {methods[ref]["label"]}: '
+            f'{pairs}.')
+
+
+def timing(methods: Dict[str, dict]) -> List[str]:
+    """Training seconds per method (mean over seeds, one thread each) and
+    the methods whose mean validation AP still rose over the last interval."""
+    secs = {m: _mean([r['train_s'] for r in v['runs']])
+            for m, v in methods.items()}
+    order = sorted(secs, key=secs.get)
+    out = ['Per unit of time: the same epochs took ' + ', '.join(
+        f'{secs[m]:.0f} s ({methods[m]["label"]})' for m in order) + '.']
+    rising = []
+    for m, v in methods.items():
+        curves = [r['curve'] for r in v['runs'] if len(r.get('curve', [])) > 1]
+        if curves and _mean([c[-1]['coco/bbox_mAP'] - c[-2]['coco/bbox_mAP']
+                             for c in curves]) > 0:
+            rising.append(v['label'])
+    if rising:
+        out.append('Validation AP still rose over the last epoch for '
+                   f'{len(rising)} of {len(methods)} methods '
+                   f'({", ".join(rising)}): the table compares equal '
+                   'epochs, not converged models.')
+    return out

@@ -60,8 +60,18 @@ def _runs(steps: int) -> Dict[str, Dict[str, List[str]]]:
                         'model.backbone.with_cp=False', *r50],
             'full': ['configs/det/fcos_patchgd_sodad_full.py', '--sizes',
                      '1024', *r50],
+            # the same step without θ1's activation checkpointing, as the
+            # stock baseline: what the full-gradient step itself costs
+            'full_nocp': ['configs/det/fcos_patchgd_sodad_full.py',
+                          '--sizes', '1024', '--cfg-options',
+                          'model.backbone.with_cp=False', *r50],
         },
     }
+
+
+#: full-gradient variants timed beside a model's own rows: run name ->
+#: what the summary line says of it
+VARIANTS = {'full_nocp': 'full gradient, θ1 without `with_cp`'}
 
 
 #: the smoke run: the UltraDigits detector only, at a small size
@@ -120,6 +130,14 @@ def summary(results: Dict[str, List[Dict]]) -> str:
             f'{ref.get("batch_size", "—")} | {_s(sampled)} | {_s(full)} | '
             f'{_s(image)} | {_ratio(full, image)} | '
             f'{_ratio(full, sampled)} |')
+        for row, what in VARIANTS.items():
+            variant = _step(records, row)
+            if variant:
+                lines.append(
+                    f'| {model} ({what}) | {variant["size"]}², '
+                    f'{variant["batch_size"]} | {_s(sampled)} | '
+                    f'{_s(variant)} | {_s(image)} | '
+                    f'{_ratio(variant, image)} | {_ratio(variant, sampled)} |')
     return '\n'.join(lines)
 
 
@@ -130,11 +148,13 @@ def detail(results: Dict[str, List[Dict]]) -> str:
              '| --- | --- | --- | --- | --- | --- | --- |']
     for records in results.values():
         for r in records:
-            name = (r['config'] if r['method'] == 'ours' else
-                    f'{r["config"]} → stock {r.get("model")}')
+            name = (f'`{r["config"]}`' if r['method'] == 'ours' else
+                    f'`{r["config"]} → stock {r.get("model")}`')
+            if r.get('row') in VARIANTS:
+                name += f' ({VARIANTS[r["row"]]})'
             peak = r.get('peak_train_mb')
             lines.append(
-                f'| `{name}` | {r["method"]} | {r["input_size"]}², '
+                f'| {name} | {r["method"]} | {r["input_size"]}², '
                 f'{r["batch_size"]} | {_s(r)} | '
                 f'{r.get("step_cpu_s") or "—"} | '
                 f'{"—" if peak is None else f"{peak:.0f}"} | '
