@@ -46,16 +46,20 @@ def test_fcos_exactness_cuda(det_scope, towers_in_patch):
     assert_step_equals_full(model, x.to(DEV), on_gpu(samples))
 
 
-@pytest.mark.parametrize('fusion', ['concat', None])
-def test_classifier_exactness_cuda(cls_scope, fusion):
-    model = cls.build(cls.cls_cfg(global_fusion=fusion)).double().to(DEV)
+def cls_batch():
+    """Two images in a 96x128 batch, the second 70x100 and padded."""
     shapes = [(96, 128), (70, 100)]
     x = torch.randn(2, 3, 96, 128, dtype=torch.float64,
                     generator=torch.Generator().manual_seed(0))
     x[1, :, 70:] = 0
     x[1, :, :, 100:] = 0
-    assert_step_equals_full(model, x.to(DEV),
-                            on_gpu(cls.cls_samples([1, 3], shapes)))
+    return x.to(DEV), on_gpu(cls.cls_samples([1, 3], shapes))
+
+
+@pytest.mark.parametrize('fusion', ['concat', None])
+def test_classifier_exactness_cuda(cls_scope, fusion):
+    model = cls.build(cls.cls_cfg(global_fusion=fusion)).double().to(DEV)
+    assert_step_equals_full(model, *cls_batch())
 
 
 # gradient='full' (docs/method.md): the same contract with dL/dZ pushed back
@@ -92,10 +96,4 @@ def test_classifier_full_gradient_exactness_cuda(cls_scope):
     model = cls.build(cls.cls_cfg(patch_cfg=dict(
         patch_size=32, gradient='full', backward_chunk=5,
         fill_chunk=5))).double().to(DEV)
-    shapes = [(96, 128), (70, 100)]
-    x = torch.randn(2, 3, 96, 128, dtype=torch.float64,
-                    generator=torch.Generator().manual_seed(0))
-    x[1, :, 70:] = 0
-    x[1, :, :, 100:] = 0
-    assert_step_equals_full(model, x.to(DEV),
-                            on_gpu(cls.cls_samples([1, 3], shapes)))
+    assert_step_equals_full(model, *cls_batch())
