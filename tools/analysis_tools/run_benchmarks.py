@@ -24,8 +24,8 @@ rerun alone and the page is always written from every saved result):
 * ``budget``: FCOS-R50 under ``memory_budget='1G'``;
 * ``pictures``: predictions on a whole test canvas.
 
-The whole default run takes ~170 min on a quiet 2-core machine: det ~60
-(measured 2026-12-05: 15 runs, two at a time), seg ~30, cls ~18 (benchmarks/tasks.py has the
+The whole default run takes ~185 min on a quiet 2-core machine: det ~60
+(measured 2026-12-05: 15 runs, two at a time), seg ~44, cls ~16 (benchmarks/tasks.py has the
 arithmetic), time ~11, memory ~40 (the FCOS-R50 full-image step at 4096 px
 alone ~6 min, the full-gradient one about as long), budget ~10, pictures
 ~2; det-demo adds ~21. ``--only page`` rewrites the page from the saved
@@ -92,7 +92,6 @@ def main(argv=None) -> None:
     os.chdir(ROOT)
     # every run this starts, the accuracy runs included, inherits it
     os.environ['OMP_NUM_THREADS'] = str(ctx.threads)
-    timings = load(ctx, 'timings') or {}
     for name, (run, _) in SECTIONS.items():
         if name not in args.only:
             continue
@@ -101,6 +100,8 @@ def main(argv=None) -> None:
         # a partial memory run is timed under its own name
         key = (f'{name} ({", ".join(args.memory_runs)})'
                if name == 'memory' and args.memory_runs else name)
+        # read again: another run_benchmarks may have saved meanwhile
+        timings = load(ctx, 'timings') or {}
         timings[key] = dict(seconds=time.time() - t0,
                             date=time.strftime('%Y-%m-%d %H:%M'),
                             threads=str(ctx.threads), smoke=ctx.smoke)

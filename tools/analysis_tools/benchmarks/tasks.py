@@ -17,7 +17,7 @@ agree within 5 % with the process CPU time of ``benchmark_memory.py
 task      s / iteration (rows)       one epoch, one seed         schedule
 ========  =========================  ==========================  =========
 det-demo  1.69 + 2.02 + 0.14         32 x 3.85 = 123 s           5 epochs
-seg       4.43 + 3.86 + 0.21         32 x 8.50 = 272 s           2 epochs
+seg       4.43 + 3.86 + 0.21         32 x 8.50 = 272 s           4 epochs
 cls       0.70 + 1.99 + 0.12 + 0.60  64 x 3.41 = 218 s           2 epochs
 ========  =========================  ==========================  =========
 
@@ -27,9 +27,11 @@ s (cls), ~10 s (det); seg's two PatchGD rows also recompute θ1's
 BatchNorm statistics from 32 training batches before each (precise BN,
 measured 55 s). Three seeds on two cores take 1.5x one seed's sum:
 
-* seg, validation every 0.5 epoch (4 points):
-  (2 x 272 + 2 x 4 x (55 + 12) + 4 x 12 + 3 x 30) x 1.5
-  = (544 + 536 + 48 + 90) x 1.5 = 1827 s, ~30 min;
+* seg, validation every epoch (4 points):
+  (4 x 272 + 2 x 4 x (55 + 12) + 4 x 12 + 3 x 30) x 1.5
+  = (1088 + 536 + 48 + 90) x 1.5 = 2643 s, ~44 min (measured 2026-12-05
+  at 2 epochs: 26 min, when two of the three seeds of every row still
+  predicted no stroke at all: hence 4);
 * cls, validation every 0.5 epoch: (2 x 218 + 4 x 4 x 4 + 4 x 55) x 1.5
   = (436 + 64 + 220) x 1.5 = 1080 s, ~18 min;
 * det-demo (opt-in, ``--only det-demo``; the detection comparison of
@@ -37,11 +39,12 @@ measured 55 s). Three seeds on two cores take 1.5x one seed's sum:
   (5 x 123 + 3 x 5 x 10 + 3 x 30) x 1.5 = (615 + 150 + 90) x 1.5
   = 1283 s, ~21 min.
 
-With ``det`` (~90 min), ``memory`` (~40), ``budget`` (~10), ``time``
-(~9) and ``pictures`` (~2) the default run is ~200 min on a quiet
-machine, of which these two tasks are 48. They are short of convergence:
-``--epochs seg=4 cls=4`` (etc.) lengthens them, at the cost above per
-epoch, and the curves on the page say whether they had flattened.
+With ``det`` (~60 min, measured), ``memory`` (~40), ``budget`` (~10),
+``time`` (~11) and ``pictures`` (~2) the default run is ~185 min on a
+quiet machine, of which these two tasks are 62 (cls measured 16 min on
+2026-12-05). They are short of convergence: ``--epochs seg=6 cls=4``
+(etc.) lengthens them, at the cost above per epoch, and the curves on the
+page say whether they had flattened.
 """
 import glob
 import os.path as osp
@@ -100,7 +103,7 @@ TASKS = {
                 'configs/seg/baselines/unet_downsampled_ultradigits.py',
                 0.21),
         ],
-        epochs=2, val_every=0.5,
+        epochs=4, val_every=1,
         metrics=[('mIoU', 'mIoU_frac'), ('stroke IoU', 'stroke_IoU'),
                  ('stroke Dice', 'stroke_Dice'),
                  ('stroke F1', 'stroke_Fscore')],
