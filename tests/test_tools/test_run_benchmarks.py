@@ -81,6 +81,41 @@ def test_aggregate_mean_std_and_reading(bm):
                                'ahead by more than the spread')
 
 
+def test_table_says_how_many_seeds_gave_a_number(bm):
+    """A metric some seeds left undefined (nan) is averaged over the others,
+    and the table says over how many."""
+    from benchmarks.accuracy import aggregate, table
+    result = _cls_result()
+    result['runs']['full']['1']['metrics']['accuracy/top1'] = float('nan')
+    rows = aggregate(result, [('top-1', 'accuracy/top1')])
+    assert rows['full']['accuracy/top1'] == pytest.approx((81.0, 1.4142),
+                                                          rel=1e-4)
+    text = table(rows, [('top-1', 'accuracy/top1')], digits=1)
+    assert '| full gradient (ours) | 81.0 ± 1.4 (2 of 3 seeds) |' in text
+    assert '| PatchGD + global (ours) | 72.0 ± 2.0 | ' in text
+
+
+def test_stroke_scores_from_the_log(bm, tmp_path):
+    """mmseg's per-class table in the run's log; a run that predicts no
+    stroke has a nan precision and F-score in it, and F1 is then 0."""
+    from benchmarks.tasks import stroke_scores
+    log = tmp_path / '20261205_000000' / '20261205_000000.log'
+    log.parent.mkdir()
+
+    def write(values):
+        log.write_text(
+            '| Class | IoU | Acc | Dice | Fscore | Precision | Recall |\n'
+            f'| stroke | {values} |\n')
+    write('50.0 | 60.0 | 66.67 | 66.67 | 75.0 | 60.0')
+    result = dict(work_dir=str(tmp_path), metrics={'mIoU': 74.0})
+    scores = stroke_scores(result)
+    assert scores['stroke_IoU'] == pytest.approx(0.5)
+    assert scores['stroke_Fscore'] == pytest.approx(0.6667)
+    assert scores['mIoU_frac'] == pytest.approx(0.74)
+    write('0.0 | 0.0 | 0.0 | nan | nan | 0.0')
+    assert stroke_scores(result)['stroke_Fscore'] == 0.0
+
+
 def test_growth_sentence_of_the_full_gradient_step(bm):
     from benchmarks.memory import growth_full, growth_sampled
     # Z grows 32 MiB: Z + dL/dZ 64, bound 70.4; the batch 36 MiB

@@ -135,10 +135,15 @@ def run_task(ctx: Context, task: Task) -> dict:
 
 
 # ----------------------------------------------------------- aggregation
+def mean_std_values(values: List) -> List[float]:
+    """The finite numbers of ``values``."""
+    return [v for v in values if isinstance(v, (int, float))
+            and math.isfinite(v)]
+
+
 def mean_std(values: List[float]) -> Tuple[Optional[float], Optional[float]]:
     """Mean and sample standard deviation (None with fewer than 2)."""
-    values = [v for v in values if isinstance(v, (int, float))
-              and math.isfinite(v)]
+    values = mean_std_values(values)
     if not values:
         return None, None
     std = statistics.stdev(values) if len(values) > 1 else None
@@ -159,7 +164,11 @@ def aggregate(result: dict, metrics: List[Tuple[str, str]],
         row = dict(label=result['rows'][key]['label'],
                    config=result['rows'][key]['config'], seeds=len(runs))
         for _, metric in metrics:
-            row[metric] = mean_std([r['metrics'].get(metric) for r in runs])
+            values = [r['metrics'].get(metric) for r in runs]
+            row[metric] = mean_std(values)
+            # seeds that gave a number (mmseg writes nan for an undefined
+            # precision); the table says when some did not
+            row[f'{metric}#n'] = len(mean_std_values(values))
         row['train_s'] = mean_std([train_seconds(r) for r in runs])
         row['iters'] = mean_std([r.get('iters') for r in runs])
         peaks = [r['peak_train_mb'] for r in runs if r.get('peak_train_mb')]
@@ -203,7 +212,12 @@ def table(rows: Dict, metrics: List[Tuple[str, str]], digits: int = 3,
             'validation left out) | peak train memory (MiB) |')
     lines = [head, '|' + ' --- |' * (len(metrics) + 6)]
     for row in rows.values():
-        values = ' | '.join(fmt(row[m], digits) for _, m in metrics)
+        values = ' | '.join(
+            fmt(row[m], digits) + (
+                f' ({row[f"{m}#n"]} of {row["seeds"]} seeds)'
+                if row.get(f'{m}#n', row['seeds']) < row['seeds']
+                and row[m][0] is not None else '')
+            for _, m in metrics)
         peak = row['peak_train_mb']
         lines.append(
             f'| {row["label"]} | {values} | '
@@ -254,4 +268,13 @@ def schedule_text(result: dict, task: Task) -> str:
 
 
 def load_task(ctx: Context, task: Task) -> Optional[dict]:
-    return load(ctx, task.name)
+    """The saved results, with ``task.extra`` read again from every run
+    whose folder is still there (so the page follows the extraction code,
+    not the version that trained)."""
+    result = load(ctx, task.name)
+    if result and task.extra is not None:
+        for seeds in result['runs'].values():
+            for run in seeds.values():
+                if osp.isdir(run.get('work_dir', '')):
+                    run['metrics'].update(task.extra(run))
+    return result

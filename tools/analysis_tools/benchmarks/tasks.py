@@ -47,6 +47,7 @@ quiet machine, of which these two tasks are 62 (cls measured 16 min on
 page say whether they had flattened.
 """
 import glob
+import math
 import os.path as osp
 import re
 from typing import Dict
@@ -71,6 +72,11 @@ def stroke_scores(result: dict) -> Dict[str, float]:
             values = [float(v) for v in rows[-1].split('|')]
             scores = dict(zip(names, values))
     out = {f'stroke_{k}': v / 100 for k, v in scores.items()}
+    # no stroke pixel predicted: mmseg's precision, hence F-score, is nan
+    # (0 / 0), but F1 = 2TP / (2TP + FP + FN) is 0 there, as IoU and Dice
+    if out.get('stroke_IoU') == 0 and math.isnan(
+            out.get('stroke_Fscore', 0.0)):
+        out['stroke_Fscore'] = 0.0
     if 'mIoU' in result['metrics']:  # mmseg reports percent
         out['mIoU_frac'] = result['metrics']['mIoU'] / 100
     return out
