@@ -1,5 +1,6 @@
 """PatchGD options (docs/method.md), frozen and validated when the model is
 built."""
+import warnings
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Tuple, Union
 
@@ -60,7 +61,8 @@ class PatchGDConfig:
             whole step, both passes over the cells and the global patch;
             ``'train'`` uses each chunk's batch statistics (the same chunks
             in both passes) and updates the running statistics once per
-            patch, in the fill; ``'eval'`` freezes them (``norm_eval``).
+            patch, in the fill; ``'eval'`` freezes them (``norm_eval``),
+            the choice for a pretrained θ1. Unset with ``'full'``, it warns.
         global_grad: the global patch's θ1 pass: ``'every'`` inner iteration
             with gradients, ``'once'`` per optimizer step with gradients, or
             ``'none'`` (no gradients through the global patch).
@@ -116,6 +118,14 @@ class PatchGDConfig:
                              f'{GRADIENT_MODES}, got {self.gradient!r}')
         if self.full_gradient:
             self._check_full()
+            if self.bn_mode is None:
+                warnings.warn(
+                    "patch_cfg.gradient='full' without bn_mode: θ1's "
+                    'BatchNorm, if any, runs in train mode (the default of '
+                    "'full') and normalises each chunk of patches by its own "
+                    "statistics; with a pretrained θ1 set bn_mode='eval' "
+                    "(its running statistics, as mmdet's norm_eval), or "
+                    "bn_mode='train' to keep this (docs/method.md)")
         for key, value in MODE_DEFAULTS[self.gradient].items():
             if getattr(self, key) is None:
                 set_(self, key, value)

@@ -3,8 +3,8 @@
 # canvases (1024 px): 256 px patches (4x4 grid), one inner iteration over
 # every cell; θ2's backward gives dL/dZ and the 16 cells are re-encoded
 # backward_chunk = 4 at a time and back-propagated with their slice of it
-# (the exact gradient of the whole canvas). BatchNorm in train mode (the
-# mode's default), which needs the fill chunk equal to the backward chunk
+# (the exact gradient of the whole canvas). BatchNorm in train mode
+# (bn_mode='train'), which needs the fill chunk equal to the backward chunk
 # (both passes normalise the same groups of patches). Latent 8, the head's
 # towers in θ1, the uint8 batch (./_base_/patchgd.py).
 # The reference of the equal-memory baselines: measured peak training
@@ -23,4 +23,4 @@
 _base_ = ['./_base_/patchgd.py']
 model = dict(
     patch_cfg=dict(_delete_=True, gradient='full', patch_size=256,
-                   backward_chunk=4, fill_chunk=4))
+                   backward_chunk=4, fill_chunk=4, bn_mode='train'))
