@@ -5,8 +5,8 @@
 # gradients, as the sampled config's k = 1 step holds (a chunk of 2 measured
 # 844 MiB at 2048²); the fill keeps chunks of 2 (θ1's BatchNorm is frozen,
 # norm_eval and bn_mode='eval', so the two passes may chunk differently);
-# with_cp now applies to the global patch. Memory and step time against the sampled step and
-# full-image FCOS-R50: docs/benchmarks.md, from
+# with_cp now applies to the global patch. Memory and step time against
+# the sampled step and full-image FCOS-R50: docs/benchmarks.md, from
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/fcos_patchgd_sodad_full.py --sizes 2048 4096
 #   python tools/train.py configs/det/fcos_patchgd_sodad_full.py

@@ -2,6 +2,7 @@
 backward_chunk): memory that does not grow with k, mixed precision, and the
 sampled step's numbers kept."""
 import copy
+import warnings
 from contextlib import contextmanager
 
 import pytest
@@ -163,7 +164,8 @@ def test_full_gradient_config_errors(options, match):
 
 def test_full_gradient_modes_defaults():
     from mmpatch.patchgd import PatchGDConfig
-    full = PatchGDConfig.build(dict(gradient='full'))
+    with pytest.warns(UserWarning, match='without bn_mode'):
+        full = PatchGDConfig.build(dict(gradient='full'))
     assert (full.inner_iters, full.sample_fraction, full.accumulate,
             full.bn_mode) == (1, 1.0, 1, 'train')
     sampled = PatchGDConfig.build({})
@@ -177,8 +179,6 @@ def test_full_gradient_warns_when_bn_mode_is_left_to_default():
     chunk by its own statistics (UltraDigits-cls, pretrained θ1: 45.7 %
     against 99.0 % top-1), so leaving it unset says so; setting it, or the
     sampled mode, is silent."""
-    import warnings
-
     from mmpatch.patchgd import PatchGDConfig
     with pytest.warns(UserWarning, match="bn_mode='eval'"):
         PatchGDConfig.build(dict(gradient='full'))
