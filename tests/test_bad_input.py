@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 
+from mmpatch.patchgd import lay_out
 from tests.test_models.test_detector import build as build_det
 from tests.test_models.test_detector import det_samples, fcos_cfg
 from tests.test_models.test_segmentor import build as build_seg
@@ -261,7 +262,7 @@ def test_segmentor_elongated_image(seg_scope):
         out = model.predict(x, samples_for([shape], shape))
     assert out[0].pred_sem_seg.data.shape == (1, *shape)
     assert out[0].seg_logits.data.shape == (2, *shape)
-    grid = model.make_grid(x, None)
+    grid = lay_out(model, x, None).grid
     assert (grid.rows, grid.cols) == (1, 128)
     model.train()
     data = dict(inputs=[(x[0] * 255).to(torch.uint8)],

@@ -24,10 +24,11 @@ all 64 test canvases, ours with the sampled step and without the global
 patch, the time-to-accuracy picture) is in docs/benchmarks.md.
 """
 import argparse
-import importlib.util
 import os.path as osp
+import subprocess
 import sys
 import time
+from typing import List
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 COMPARISON = osp.join(ROOT, 'tools', 'analysis_tools', 'det_comparison.py')
@@ -37,14 +38,10 @@ FULL = ('python tools/analysis_tools/det_comparison.py --work-dir '
         'ours_full ours ours_noglobal downsampled crop --jobs 2')
 
 
-def load_comparison():
-    """tools/analysis_tools/det_comparison.py as a module, by its path
-    (the tools are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location('det_comparison',
-                                                  COMPARISON)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_comparison(argv: List[str]) -> None:
+    """tools/analysis_tools/det_comparison.py run as a script, as a user
+    runs it: its folder is on ``sys.path`` for the modules beside it."""
+    subprocess.run([sys.executable, COMPARISON, *argv], check=True, cwd=ROOT)
 
 
 def main(argv=None) -> int:
@@ -62,9 +59,8 @@ def main(argv=None) -> int:
     for need, make in needs:
         if not osp.exists(osp.join(ROOT, need)):
             sys.exit(f'{need} is missing: run `{make}` first (or `make demo`)')
-    det_comparison = load_comparison()
     t0 = time.time()
-    det_comparison.main([
+    run_comparison([
         '--work-dir', args.work_dir, '--data-root', args.data_root,
         '--seeds', '0', '--epochs', str(args.epochs), '--methods',
         'ours_full', 'downsampled', 'crop',

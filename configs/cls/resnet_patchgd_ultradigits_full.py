@@ -7,8 +7,8 @@
 #       configs/cls/resnet_patchgd_ultradigits_full.py --sizes 1024 \
 #       --batch-size 4
 # θ1's BatchNorm in eval mode in both passes and the global patch
-# (bn_mode='eval', as the sampled config's fill; `_delete_` drops the
-# base's keys, so it is set again). θ1 is pretrained, and the mode's
+# (full_bn_mode='eval', as the sampled config's fill_bn_mode; `_delete_`
+# drops the base's keys, so it is set again). θ1 is pretrained, and the mode's
 # default, 'train', normalises each chunk of 8 mostly blank 128 px patches
 # by its own statistics: with it this config reached 45.7 ± 1.4 % top-1
 # against 99.0 ± 1.2 % in eval mode (3 seeds, 2 epochs,
@@ -17,4 +17,4 @@ _base_ = ['./resnet_patchgd_ultradigits.py']
 model = dict(
     patch_cfg=dict(
         _delete_=True, patch_size=128, gradient='full', fill_chunk=8,
-        bn_mode='eval'))
+        full_bn_mode='eval'))

@@ -8,7 +8,13 @@
 # which MemoryBudgetHook holds to the budget. A budget below what k = 1
 # needs stops the run before training, e.g.
 #   ... --cfg-options model.patch_cfg.memory_budget=300M
-_base_ = '../_base_/fcos_patchgd_r50_coco_format.py'
+_base_ = [
+    '../_base_/models/fcos_patchgd_r50.py',
+    '../_base_/datasets/coco_format_4096.py',
+    '../_base_/schedules/fcos_1x.py',
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/patchgd_runtime.py',
+]
 data_root = 'data/ultradigits/'
 classes = tuple(str(d) for d in range(10))
 img_scale = (2048, 2048)

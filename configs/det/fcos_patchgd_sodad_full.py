@@ -4,7 +4,8 @@
 # patch at a time (docs/method.md): one 512 px patch's activations with
 # gradients, as the sampled config's k = 1 step holds (a chunk of 2 measured
 # 844 MiB at 2048²); the fill keeps chunks of 2 (θ1's BatchNorm is frozen,
-# norm_eval and bn_mode='eval', so the two passes may chunk differently);
+# norm_eval and full_bn_mode='eval', so the two passes may chunk
+# differently);
 # with_cp now applies to the global patch. Memory and step time against
 # the sampled step and full-image FCOS-R50: docs/benchmarks.md, from
 #   python tools/analysis_tools/benchmark_memory.py \
@@ -19,4 +20,4 @@ model = dict(
         fill_chunk=2,
         backward_chunk=1,
         with_cp=True,
-        bn_mode='eval'))
+        full_bn_mode='eval'))

@@ -10,14 +10,14 @@ batch and offers those reads:
 * ``patches(images, tops, lefts, size)``: ``(N, C, ph, pw)`` windows;
 * ``window(i, y0, y1, x0, x1)``: ``(C, y1 - y0, x1 - x0)`` of image ``i``.
 
-Two sources exist. :class:`TensorPixels` wraps the tensor a data
+Two sources exist. The grid's own,
+:class:`~mmpatch.patchgd.grid.TensorPixels`, wraps the tensor a data
 preprocessor returns (normalised floats, or the uint8 batch of
 :class:`~mmpatch.models.data_preprocessors.DeferredNormalization`).
-:class:`MappedBatch` stands for the batch of images that
+:class:`MappedBatch`, here, stands for the batch of images that
 :class:`~mmpatch.datasets.lazy_image.LoadLazyImage` left on disk: a
 :class:`MappedImage` is a read-only memory map of an ``(h, w, C)`` uint8
-``.npy`` array, read region by region, never whole. :func:`as_pixels` makes
-a source of either.
+``.npy`` array, read region by region, never whole.
 
 Memory: a read copies the region into a fresh tensor (counted by
 :class:`~mmpatch.memory.MemoryMeter`); the mapped file itself is not
@@ -28,7 +28,6 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 #: the data samples' metadata key naming a mapped image (LoadLazyImage)
@@ -200,56 +199,3 @@ class MappedBatch:
     def __repr__(self) -> str:
         return (f'MappedBatch({len(self.images)} images, batch shape '
                 f'{self.batch_shape}, device={self.device})')
-
-
-
-class TensorPixels:
-    """A ``(B, C, H, W)`` batch tensor as a pixel source.
-
-    Its :meth:`patches` index a strided view of the tensor, so the batch
-    must have been padded to whole patches (:meth:`pad_to`) first.
-    """
-
-    def __init__(self, x: Tensor) -> None:
-        self.x = x
-
-    @property
-    def shape(self) -> torch.Size:
-        return self.x.shape
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.x.dtype
-
-    @property
-    def device(self) -> torch.device:
-        return self.x.device
-
-    def pad_to(self, shape: Tuple[int, int]) -> Tensor:
-        """The tensor zero-padded at the bottom/right to ``shape``."""
-        H, W = self.x.shape[-2:]
-        if (H, W) == tuple(shape):
-            return self.x
-        return F.pad(self.x, (0, shape[1] - W, 0, shape[0] - H))
-
-    def window(self, index: int, y0: int, y1: int, x0: int,
-               x1: int) -> Tensor:
-        return self.x[index, :, y0:y1, x0:x1]
-
-    def patches(self, images: Tensor, tops: Tensor, lefts: Tensor,
-                size: Tuple[int, int]) -> Tensor:
-        ph, pw = size
-        B, C, H, W = self.x.shape
-        cells = self.x.view(B, C, H // ph, ph, W // pw, pw)
-        # the advanced indices on dims 0, 2, 4 go first: (N, C, ph, pw)
-        return cells[images, :, tops // ph, :, lefts // pw, :]
-
-
-PixelSource = Union[TensorPixels, MappedBatch]
-
-
-def as_pixels(x: Union[Tensor, PixelSource]) -> PixelSource:
-    """A pixel source for a batch tensor or a mapped batch."""
-    if isinstance(x, Tensor):
-        return TensorPixels(x)
-    return x

@@ -18,10 +18,10 @@ from typing import Any, Optional, Tuple
 
 import torch
 
+from mmpatch.utils.units import MIB, format_bytes
 from .backends import (METHOD_CPU_DISPATCH, METHOD_CPU_PROFILER, METHOD_CUDA,
                        CudaBackend, DispatchBackend, ProfilerBackend)
 from .tensors import DeviceType, iter_tensors
-from .units import MIB, format_bytes
 
 __all__ = ['MemoryMeter', 'METHOD_CUDA', 'METHOD_CPU_DISPATCH',
            'METHOD_CPU_PROFILER']

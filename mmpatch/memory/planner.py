@@ -35,12 +35,12 @@ import torch
 from torch import nn
 
 from mmpatch.utils.optim_wrapper import set_inner_count
+from mmpatch.utils.units import format_bytes
 from .tensors import tensor_bytes
-from .units import format_bytes
 
 
 @dataclass
-class MemoryPlan:
+class BudgetFit:
     """The planner's choice and the measurements behind it (bytes)."""
     budget: int
     patches_per_iter: int
@@ -114,14 +114,14 @@ class Trial:
                 f'backward_chunk={self.backward_chunk})')
 
 
-def plan_memory(model: nn.Module,
+def fit_budget(model: nn.Module,
                 data_batch: Any,
                 optim_wrapper,
                 budget: int,
                 measure: Callable[[Trial], int],
                 margin: float = 0.05,
                 logger: logging.Logger = None,
-                fixed_k: Optional[int] = None) -> MemoryPlan:
+                fixed_k: Optional[int] = None) -> BudgetFit:
     """Measure trial steps and choose k and the chunks under ``budget``.
 
     The trials run :class:`~mmpatch.patchgd.step.TrainStep` with one inner
@@ -145,12 +145,12 @@ def plan_memory(model: nn.Module,
         BudgetError: when one patch with one-patch chunks does not fit, or
             ``fixed_k`` does not.
     """
+    from mmpatch.patchgd.layout import lay_out_data
     from mmpatch.patchgd.plan import StepPlan
     from mmpatch.patchgd.step import TrainStep
     cfg = model.patch_cfg
     saved = _save_state(model, optim_wrapper)
-    data = model.data_preprocessor(copy.deepcopy(data_batch), True)
-    grid = model.make_grid(data['inputs'], data['data_samples'])
+    grid = lay_out_data(model, copy.deepcopy(data_batch)).grid
     cells = grid.num_cells
     max_chunk = max(1, min(cfg.fill_chunk, cells * grid.batch_size))
     state_before = tensor_bytes(optim_wrapper.optimizer)
@@ -213,7 +213,7 @@ def plan_memory(model: nn.Module,
 
 def _choose(full: bool, budget: int, usable: int, base: int, per_patch: int,
             per_fill: int, cells: int, max_chunk: int,
-            fixed_k: Optional[int], margin: float) -> MemoryPlan:
+            fixed_k: Optional[int], margin: float) -> BudgetFit:
     """The largest chunk, then the largest k, whose predicted peak fits."""
 
     def predict(k: int, chunk: int) -> int:
@@ -240,7 +240,7 @@ def _choose(full: bool, budget: int, usable: int, base: int, per_patch: int,
                 f'at most {k} patches fit. Lower patches_per_iter, use '
                 "patches_per_iter='auto', or raise the budget.")
         k = least_k
-    return MemoryPlan(
+    return BudgetFit(
         budget=budget,
         patches_per_iter=k,
         fill_chunk=chunk,

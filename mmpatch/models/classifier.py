@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from mmpatch.patchgd import LatentBuffer, PatchGDMixin
 from mmpatch.patchgd.fusion import fuse_global, fused_channels
 from .data_preprocessors import DeferredNormalization
+from .host import HostModel
 
 
 @MODELS.register_module()
@@ -81,7 +82,7 @@ class GridHead(nn.Module):
 
 
 @MODELS.register_module()
-class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
+class PatchGlobalClassifier(HostModel, PatchGDMixin, ImageClassifier):
     """Image classification of whole high-resolution images
     (docs/method.md).
 
@@ -108,7 +109,7 @@ class PatchGlobalClassifier(PatchGDMixin, ImageClassifier):
     """
 
     host_model_type = 'ImageClassifier'
-    patchgd_args = PatchGDMixin.patchgd_args + ('grid_head', )
+    patchgd_args = HostModel.patchgd_args + ('grid_head', )
     host_preprocessors = dict(PatchClsDataPreprocessor='ClsDataPreprocessor')
 
     @classmethod

@@ -13,6 +13,7 @@ from mmpatch.patchgd import LatentBuffer, PatchGDMixin
 from mmpatch.patchgd.fusion import (check_patch_multiple, fuse_global,
                                     fused_channels)
 from .data_preprocessors import DeferredNormalization
+from .host import HostModel
 
 
 @MODELS.register_module()
@@ -77,7 +78,7 @@ def conv_after_1x1(x: Tensor, fuse: nn.Conv2d, conv: nn.Conv2d) -> Tensor:
 
 
 @MODELS.register_module()
-class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
+class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
     """Object detection on whole high-resolution images (docs/method.md).
 
     It takes the arguments of mmdet's single-stage detectors (``backbone``,
@@ -118,7 +119,7 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
     """
 
     host_model_type = 'SingleStageDetector'
-    patchgd_args = PatchGDMixin.patchgd_args + ('towers_in_patch', )
+    patchgd_args = HostModel.patchgd_args + ('towers_in_patch', )
     host_preprocessors = dict(PatchDetDataPreprocessor='DetDataPreprocessor')
 
     @classmethod
@@ -289,14 +290,8 @@ class PatchGlobalDetector(PatchGDMixin, SingleStageDetector):
         return self.add_pred_to_datasample(data_samples, results)
 
     # ----------------------------------------------- mmdet entry points
-    def predict(self,
-                batch_inputs: Tensor,
-                batch_data_samples: list,
-                rescale: bool = True) -> list:
-        latent, global_feats = self.encode_image(batch_inputs,
-                                                 batch_data_samples)
-        return self.predict_by_latent(latent, global_feats,
-                                      batch_data_samples, rescale)
+    # ``predict`` is PatchGDMixin's: mmdet's ``rescale`` reaches
+    # predict_by_latent through its keyword arguments.
 
     def _forward(self,
                  batch_inputs: Tensor,

@@ -13,6 +13,7 @@ from mmpatch.patchgd import LatentBuffer, PatchGDMixin
 from mmpatch.patchgd.fusion import (check_patch_multiple, fuse_global,
                                     fused_channels)
 from .data_preprocessors import DeferredNormalization
+from .host import HostModel
 
 
 @MODELS.register_module()
@@ -31,7 +32,7 @@ class PatchSegDataPreProcessor(DeferredNormalization, SegDataPreProcessor):
 
 
 @MODELS.register_module()
-class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
+class PatchGlobalSegmentor(HostModel, PatchGDMixin, EncoderDecoder):
     """Semantic segmentation of whole high-resolution images
     (docs/method.md).
 
@@ -61,7 +62,7 @@ class PatchGlobalSegmentor(PatchGDMixin, EncoderDecoder):
     """
 
     host_model_type = 'EncoderDecoder'
-    patchgd_args = PatchGDMixin.patchgd_args + ('num_fusion_convs',
+    patchgd_args = HostModel.patchgd_args + ('num_fusion_convs',
                                                 'fusion_channels')
     host_preprocessors = dict(PatchSegDataPreProcessor='SegDataPreProcessor')
 

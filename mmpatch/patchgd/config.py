@@ -4,6 +4,7 @@ import warnings
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Tuple, Union
 
+from mmpatch.utils.units import parse_bytes
 from .grid import to_2tuple
 from .sampler import SAMPLING_MODES
 
@@ -12,8 +13,11 @@ GLOBAL_GRAD_MODES = ('every', 'once', 'none')
 GRADIENT_MODES = ('sampled', 'full')
 #: per gradient mode, the defaults of the options left at None
 MODE_DEFAULTS = dict(
-    sampled=dict(inner_iters=4, sample_fraction=0.25, bn_mode='eval'),
-    full=dict(inner_iters=1, sample_fraction=1.0, bn_mode='train'))
+    sampled=dict(inner_iters=4, sample_fraction=0.25, fill_bn_mode='eval'),
+    full=dict(inner_iters=1, sample_fraction=1.0, full_bn_mode='train'))
+#: per gradient mode, its BatchNorm option and the other mode's
+BN_KEYS = dict(sampled=('fill_bn_mode', 'full_bn_mode'),
+               full=('full_bn_mode', 'fill_bn_mode'))
 
 
 @dataclass(frozen=True)
@@ -54,15 +58,15 @@ class PatchGDConfig:
         keep_updates: keep the re-encoded patches in Z between inner
             iterations (PatchGD) instead of resetting Z to the fill.
         fill_chunk: patches per no-grad forward of θ1 in the fill.
-        bn_mode: θ1's BatchNorm. ``'sampled'`` (default ``'eval'``): its
-            mode during the fill, ``'eval'`` (running statistics, not
-            updated) or ``'train'``; the sampled cells always see the
-            model's mode. ``'full'`` (default ``'train'``): its mode in the
-            whole step, both passes over the cells and the global patch;
-            ``'train'`` uses each chunk's batch statistics (the same chunks
-            in both passes) and updates the running statistics once per
-            patch, in the fill; ``'eval'`` freezes them (``norm_eval``),
-            the choice for a pretrained θ1. Unset with ``'full'``, it warns.
+        fill_bn_mode: ``'sampled'`` only: θ1's BatchNorm during the fill,
+            ``'eval'`` (the default: running statistics, not updated) or
+            ``'train'``; the sampled cells always see the model's mode.
+        full_bn_mode: ``'full'`` only: θ1's BatchNorm in the whole step,
+            both passes over the cells and the global patch. ``'train'``
+            (the default) uses each chunk's batch statistics (the same
+            chunks in both passes) and updates the running statistics once
+            per patch, in the fill; ``'eval'`` freezes them (``norm_eval``),
+            the choice for a pretrained θ1. Unset, it warns.
         global_grad: the global patch's θ1 pass: ``'every'`` inner iteration
             with gradients, ``'once'`` per optimizer step with gradients, or
             ``'none'`` (no gradients through the global patch).
@@ -88,7 +92,8 @@ class PatchGDConfig:
     accumulate: Optional[int] = None
     keep_updates: bool = True
     fill_chunk: int = 16
-    bn_mode: Optional[str] = None
+    fill_bn_mode: Optional[str] = None
+    full_bn_mode: Optional[str] = None
     global_grad: str = 'every'
     with_cp: bool = False
     memory_budget: Optional[Union[str, int, float]] = None
@@ -116,16 +121,22 @@ class PatchGDConfig:
         if self.gradient not in GRADIENT_MODES:
             raise ValueError(f'patch_cfg.gradient must be one of '
                              f'{GRADIENT_MODES}, got {self.gradient!r}')
+        own, other = BN_KEYS[self.gradient]
+        if getattr(self, other) is not None:
+            other_mode = 'full' if other == 'full_bn_mode' else 'sampled'
+            raise ValueError(
+                f"patch_cfg.{other} applies to gradient='{other_mode}' only, "
+                f'but gradient={self.gradient!r}: set {own} instead')
         if self.full_gradient:
             self._check_full()
-            if self.bn_mode is None:
+            if self.full_bn_mode is None:
                 warnings.warn(
-                    "patch_cfg.gradient='full' without bn_mode: θ1's "
-                    'BatchNorm, if any, runs in train mode (the default of '
-                    "'full') and normalises each chunk of patches by its own "
-                    "statistics; with a pretrained θ1 set bn_mode='eval' "
-                    "(its running statistics, as mmdet's norm_eval), or "
-                    "bn_mode='train' to keep this (docs/method.md)")
+                    "patch_cfg.gradient='full' without full_bn_mode: θ1's "
+                    'BatchNorm, if any, runs in train mode (the default) and '
+                    'normalises each chunk of patches by its own statistics;'
+                    " with a pretrained θ1 set full_bn_mode='eval' (its "
+                    "running statistics, as mmdet's norm_eval), or "
+                    "full_bn_mode='train' to keep this (docs/method.md)")
         for key, value in MODE_DEFAULTS[self.gradient].items():
             if getattr(self, key) is None:
                 set_(self, key, value)
@@ -139,6 +150,18 @@ class PatchGDConfig:
         """Whether the step back-propagates every cell (``gradient='full'``).
         """
         return self.gradient == 'full'
+
+    @property
+    def eval_norms_in_fill(self) -> bool:
+        """Whether θ1's BatchNorm runs in eval mode in the fill."""
+        return (self.full_bn_mode if self.full_gradient else
+                self.fill_bn_mode) == 'eval'
+
+    @property
+    def eval_norms_in_step(self) -> bool:
+        """Whether θ1's BatchNorm runs in eval mode in the whole step
+        (``'full'`` with ``full_bn_mode='eval'``)."""
+        return self.full_gradient and self.full_bn_mode == 'eval'
 
     def _check_full(self) -> None:
         """``gradient='full'`` is one inner iteration over every cell:
@@ -185,9 +208,10 @@ class PatchGDConfig:
         _check_int(self.fill_chunk, 'fill_chunk', 1)
         if self.backward_chunk is not None:
             _check_int(self.backward_chunk, 'backward_chunk', 1)
-        if self.bn_mode not in BN_MODES:
-            raise ValueError(f'patch_cfg.bn_mode must be one of {BN_MODES}, '
-                             f'got {self.bn_mode!r}')
+        key = BN_KEYS[self.gradient][0]
+        if getattr(self, key) not in BN_MODES:
+            raise ValueError(f'patch_cfg.{key} must be one of {BN_MODES}, '
+                             f'got {getattr(self, key)!r}')
         if self.global_grad not in GLOBAL_GRAD_MODES:
             raise ValueError('patch_cfg.global_grad must be one of '
                              f'{GLOBAL_GRAD_MODES}, got {self.global_grad!r}')
@@ -195,7 +219,6 @@ class PatchGDConfig:
             raise ValueError('patch_cfg.with_cp must be True or False, got '
                              f'{self.with_cp!r}')
         if self.memory_budget is not None:
-            from mmpatch.memory.units import parse_bytes
             parse_bytes(self.memory_budget)  # raises a clear ValueError
 
     @property
@@ -203,7 +226,6 @@ class PatchGDConfig:
         """``memory_budget`` in bytes, or None."""
         if self.memory_budget is None:
             return None
-        from mmpatch.memory.units import parse_bytes
         return parse_bytes(self.memory_budget)
 
     def patches_for(self, num_cells: int, image_shape: Tuple[int, int],

@@ -5,12 +5,14 @@ the global features G is the same for all three and lives here once:
 mask the batch padding of Z, resize G onto each image's region of Z, and
 fuse (``'concat'``, ``'add'`` or no global patch).
 """
-from typing import Optional, Tuple
+import math
+from typing import List, Optional, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-from .grid import PatchGrid
+from .grid import PatchGrid, Size2d
 
 FUSION_MODES = ('concat', 'add', None)
 
@@ -26,6 +28,61 @@ def check_fusion(mode: Optional[str]) -> Optional[str]:
 def fused_channels(channels: int, mode: Optional[str]) -> int:
     """Channels of Z fused with G: ``2C`` for concat, else ``C``."""
     return channels * (2 if mode == 'concat' else 1)
+
+
+# ------------------------------------------ each image's region of Z's maps
+def feature_valid_shapes(grid: PatchGrid,
+                         map_shape: Size2d) -> List[Size2d]:
+    """Each image's valid region in a stitched map of ``map_shape``."""
+    sy = map_shape[0] / grid.padded_shape[0]
+    sx = map_shape[1] / grid.padded_shape[1]
+    return [(max(1, math.ceil(h * sy)), max(1, math.ceil(w * sx)))
+            for h, w in grid.valid_shapes]
+
+
+def valid_mask(grid: PatchGrid,
+               map_shape: Size2d,
+               device: Union[str, torch.device] = 'cpu') -> Tensor:
+    """``(B, 1, *map_shape)`` bool mask of each image's unpadded region."""
+    mask = torch.zeros(
+        grid.batch_size, 1, *map_shape, dtype=torch.bool, device=device)
+    for i, (h, w) in enumerate(feature_valid_shapes(grid, map_shape)):
+        mask[i, :, :h, :w] = True
+    return mask
+
+
+def mask_padded(grid: PatchGrid, z: Tensor) -> Tensor:
+    """``z`` ``(B, C, H, W)`` with zeros outside each image's region."""
+    shape = tuple(z.shape[-2:])
+    if all(v == shape for v in feature_valid_shapes(grid, shape)):
+        return z
+    return z * valid_mask(grid, shape, z.device).to(z.dtype)
+
+
+def place_global(grid: PatchGrid, g: Tensor, map_shape: Size2d) -> Tensor:
+    """Resize global features onto each image's valid region of a map.
+
+    Args:
+        grid (PatchGrid): the grid the map is laid on.
+        g (Tensor): ``(B, C, gh, gw)``, features of the global patch.
+        map_shape (tuple[int, int]): ``(Hz, Wz)`` of the stitched map.
+
+    Returns:
+        Tensor: ``(B, C, Hz, Wz)``, zero outside the valid region. A
+        ``1 x 1`` ``g`` (a pooled vector) is broadcast over the region.
+    """
+    outs = []
+    for i, (h, w) in enumerate(feature_valid_shapes(grid, map_shape)):
+        gi = g[i:i + 1]
+        if gi.shape[-2:] == (1, 1):
+            gi = gi.expand(-1, -1, h, w)
+        elif gi.shape[-2:] != (h, w):
+            gi = F.interpolate(
+                gi, size=(h, w), mode='bilinear', align_corners=False)
+        if (h, w) != tuple(map_shape):
+            gi = F.pad(gi, (0, map_shape[1] - w, 0, map_shape[0] - h))
+        outs.append(gi)
+    return outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
 
 
 def fuse_maps(z: Tensor, g: Tensor, mode: Optional[str]) -> Tensor:
@@ -62,10 +119,10 @@ def fuse_global(grid: PatchGrid,
         Tensor: ``(B, fused_channels(C, mode), Hz, Wz)``.
     """
     if mask_padding:
-        z = grid.mask_padding(z)
+        z = mask_padded(grid, z)
     if g is None:
         return z
-    return fuse_maps(z, grid.place_global(g, z.shape[-2:]), mode)
+    return fuse_maps(z, place_global(grid, g, z.shape[-2:]), mode)
 
 
 def check_patch_multiple(patch_size: Tuple[int, int], divisor: int,

@@ -1,18 +1,20 @@
-"""The patch grid: patchify a padded batch, stitch per-patch maps, global patch.
+"""The patch grid: patchify a padded batch, valid regions, the global patch
+and its banded, bit-exact resize.
 
 Conventions used throughout mmpatch:
 
 * A batch ``x`` is ``(B, C, H, W)`` as the data preprocessor returns it.
 * The grid pads it at the bottom/right to ``(B, C, m * ph, n * pw)``
   (``m`` rows and ``n`` columns of ``ph x pw`` patches).
-* A grid *cell* is an integer ``r * n + c``; a *cell plan* for one inner
+* A grid *cell* is an integer ``r * n + c``; a *cell selection* for one inner
   iteration is a ``(B, k)`` long tensor of cells, one row per image.
 * Every read and write of cells takes a :class:`CellIndex`: ``(N,)`` image
-  indices and ``(N,)`` cells, e.g. a plan flattened by
+  indices and ``(N,)`` cells, e.g. a selection flattened by
   :meth:`PatchGrid.index`.
 * A per-patch feature map of shape ``(C', fh, fw)`` stitches into a
   whole-image map ``(B, C', m * fh, n * fw)``: cell ``(r, c)`` occupies rows
-  ``r * fh : (r + 1) * fh`` and columns ``c * fw : (c + 1) * fw``.
+  ``r * fh : (r + 1) * fh`` and columns ``c * fw : (c + 1) * fw``
+  (:func:`~mmpatch.patchgd.latent.stitch`, ``put``, ``take``).
 """
 import math
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -21,8 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmpatch.datasets.pixels import PixelSource, as_pixels
-from .resize import resize, resize_bands
+from mmpatch.datasets.pixels import MappedBatch
 
 Size2d = Tuple[int, int]
 
@@ -51,6 +52,60 @@ class CellIndex(NamedTuple):
         """This index in consecutive pieces of ``size`` pairs (the last one
         shorter): the same partition the fill uses for the same size."""
         return [self.slice(s, s + size) for s in range(0, len(self), size)]
+
+
+class TensorPixels:
+    """A ``(B, C, H, W)`` batch tensor as a pixel source (the reads of
+    :mod:`mmpatch.datasets.pixels`).
+
+    Its :meth:`patches` index a strided view of the tensor, so the batch
+    must have been padded to whole patches (:meth:`pad_to`) first.
+    """
+
+    def __init__(self, x: Tensor) -> None:
+        self.x = x
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.x.shape
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.x.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def pad_to(self, shape: Size2d) -> Tensor:
+        """The tensor zero-padded at the bottom/right to ``shape``."""
+        H, W = self.x.shape[-2:]
+        if (H, W) == tuple(shape):
+            return self.x
+        return F.pad(self.x, (0, shape[1] - W, 0, shape[0] - H))
+
+    def window(self, index: int, y0: int, y1: int, x0: int,
+               x1: int) -> Tensor:
+        return self.x[index, :, y0:y1, x0:x1]
+
+    def patches(self, images: Tensor, tops: Tensor, lefts: Tensor,
+                size: Size2d) -> Tensor:
+        ph, pw = size
+        B, C, H, W = self.x.shape
+        cells = self.x.view(B, C, H // ph, ph, W // pw, pw)
+        # the advanced indices on dims 0, 2, 4 go first: (N, C, ph, pw)
+        return cells[images, :, tops // ph, :, lefts // pw, :]
+
+
+#: where the grid reads pixels: a batch tensor, or a batch left on disk
+PixelSource = Union[TensorPixels, MappedBatch]
+
+
+def as_pixels(x: Union[Tensor, PixelSource]) -> PixelSource:
+    """A pixel source for a batch tensor or a mapped batch."""
+    if isinstance(x, Tensor):
+        return TensorPixels(x)
+    return x
 
 
 def to_2tuple(value: Union[int, Sequence[int]], name: str) -> Size2d:
@@ -138,13 +193,14 @@ class PatchGrid:
         return as_pixels(x).pad_to(self.padded_shape)
 
     def all_cells(self, device: Union[str, torch.device] = 'cpu') -> Tensor:
-        """``(B, m * n)`` plan that names every cell of every image."""
+        """``(B, m * n)`` selection that names every cell of every image."""
         return torch.arange(
             self.num_cells, device=device).expand(self.batch_size, -1)
 
     @staticmethod
     def index(cells: Tensor) -> CellIndex:
-        """A ``(B, k)`` plan as ``B * k`` (image, cell) pairs, image-major."""
+        """A ``(B, k)`` selection as ``B * k`` (image, cell) pairs,
+        image-major."""
         B, k = cells.shape
         images = torch.arange(B, device=cells.device).repeat_interleave(k)
         return CellIndex(images, cells.reshape(-1))
@@ -173,17 +229,6 @@ class PatchGrid:
         mask = self.patch_valid_mask(index)
         return patches if mask is None else patches * mask.to(patches.dtype)
 
-    def _cell_view(self, t: Tensor, cell_hw: Size2d) -> Tensor:
-        """``(B, C, m * h, n * w)`` viewed as ``(B, C, m, h, n, w)``."""
-        B, C = t.shape[:2]
-        return t.view(B, C, self.rows, cell_hw[0], self.cols, cell_hw[1])
-
-    def _cell_index(self, index: CellIndex) -> tuple:
-        """``index`` into a :meth:`_cell_view`; the advanced indices on dims
-        0, 2, 4 go first: ``(N, C, h, w)``."""
-        return (index.images, slice(None), index.cells // self.cols,
-                slice(None), index.cells % self.cols, slice(None))
-
     def _is_raw(self, pixels: PixelSource) -> bool:
         """Whether ``pixels`` are uint8 values still to be normalised."""
         if pixels.dtype != torch.uint8:
@@ -192,7 +237,7 @@ class PatchGrid:
             raise TypeError(
                 'a uint8 batch reached the patch grid without a normaliser: '
                 'the model\'s data_preprocessor left the pixels unnormalised '
-                'but is no DeferredNormalization; use one of mmpatch\'s '
+                'but offers no normalize_patch; use one of mmpatch\'s '
                 'PatchDetDataPreprocessor / PatchSegDataPreProcessor / '
                 "PatchClsDataPreprocessor, or the host library's own "
                 'preprocessor')
@@ -213,84 +258,6 @@ class PatchGrid:
         mask = ((ys[None, :, None] < rows[:, None, None])
                 & (xs[None, None, :] < cols[:, None, None]))
         return mask[:, None]
-
-    # --------------------------------------------------------------- features
-    def empty_map(self, feat: Tensor) -> Tensor:
-        """Zeros for the stitched map of per-patch features ``(N, C, fh, fw)``.
-
-        Returns:
-            Tensor: ``(B, C, m * fh, n * fw)`` with ``feat``'s dtype/device.
-        """
-        C, fh, fw = feat.shape[1:]
-        return feat.new_zeros(self.batch_size, C, self.rows * fh,
-                              self.cols * fw)
-
-    def put(self, stitched: Tensor, index: CellIndex,
-            feat: Tensor) -> Tensor:
-        """Write per-patch maps of (image, cell) pairs into a stitched map.
-
-        In place on ``stitched``; autograd records it, so writing into a
-        fresh clone is an out-of-place scatter.
-
-        Args:
-            stitched (Tensor): ``(B, C, m * fh, n * fw)``.
-            index (CellIndex): ``N`` (image, cell) pairs.
-            feat (Tensor): ``(N, C, fh, fw)``.
-        """
-        B, C, H, W = stitched.shape
-        fh, fw = H // self.rows, W // self.cols
-        if feat.shape[-2:] != (fh, fw):
-            raise ValueError(
-                f'a patch feature map of {tuple(feat.shape[-2:])} does not '
-                f'tile a stitched map of {(H, W)} on a {self.rows}x'
-                f'{self.cols} grid: the patch size {self.patch_size} must be '
-                'a multiple of every feature stride of the patch encoder')
-        self._cell_view(stitched, (fh, fw))[self._cell_index(index)] = \
-            feat.to(stitched.dtype)
-        return stitched
-
-    def take(self, stitched: Tensor, index: CellIndex) -> Tensor:
-        """The inverse of :meth:`put`: ``(N, C, fh, fw)`` maps of (image,
-        cell) pairs, copied out of a stitched ``(B, C, m * fh, n * fw)``."""
-        H, W = stitched.shape[-2:]
-        return self._cell_view(stitched, (H // self.rows, W // self.cols))[
-            self._cell_index(index)]
-
-    def stitch(self, feat: Tensor) -> Tensor:
-        """Stitch features of every cell ``(B * m * n, C, fh, fw)``.
-
-        Returns:
-            Tensor: ``(B, C, m * fh, n * fw)``.
-        """
-        out = self.empty_map(feat)
-        return self.put(out, self.index(self.all_cells(feat.device)), feat)
-
-    def feature_valid_shapes(self, map_shape: Size2d) -> List[Size2d]:
-        """Each image's valid region in a stitched map of ``map_shape``."""
-        sy = map_shape[0] / self.padded_shape[0]
-        sx = map_shape[1] / self.padded_shape[1]
-        return [(max(1, math.ceil(h * sy)), max(1, math.ceil(w * sx)))
-                for h, w in self.valid_shapes]
-
-    def has_padding(self, map_shape: Size2d) -> bool:
-        """Whether any image leaves part of a map of ``map_shape`` unused."""
-        return any(v != tuple(map_shape)
-                   for v in self.feature_valid_shapes(map_shape))
-
-    def mask_padding(self, z: Tensor) -> Tensor:
-        """``z`` ``(B, C, H, W)`` with zeros outside each image's region."""
-        if not self.has_padding(z.shape[-2:]):
-            return z
-        return z * self.valid_mask(z.shape[-2:], z.device).to(z.dtype)
-
-    def valid_mask(self, map_shape: Size2d,
-                   device: Union[str, torch.device] = 'cpu') -> Tensor:
-        """``(B, 1, *map_shape)`` bool mask of the unpadded region."""
-        mask = torch.zeros(
-            self.batch_size, 1, *map_shape, dtype=torch.bool, device=device)
-        for i, (h, w) in enumerate(self.feature_valid_shapes(map_shape)):
-            mask[i, :, :h, :w] = True
-        return mask
 
     # ----------------------------------------------------------- global patch
     def global_patch(self, x: Union[Tensor, PixelSource],
@@ -327,26 +294,56 @@ class PatchGrid:
                                                     band)))
         return torch.cat(outs, dim=0)
 
-    def place_global(self, g: Tensor, map_shape: Size2d) -> Tensor:
-        """Resize global features onto each image's valid region of a map.
 
-        Args:
-            g (Tensor): ``(B, C, gh, gw)``, features of the global patch.
-            map_shape (tuple[int, int]): ``(Hz, Wz)`` of the stitched map.
+# ---------------------------------------------- the global patch's resize
+# Resizing a 4096² uint8 image at once would hold it whole in float (192
+# MiB); resize_bands reads it a band of rows at a time and gives the same
+# numbers bit for bit.
+def resize_bands(read: Callable[[int, int], Tensor], shape: Size2d,
+                 size: Size2d, band: int) -> Tensor:
+    """:func:`resize` of an ``(h, w)`` image that ``read(y0, y1)`` gives
+    ``band`` rows at a time as ``(1, C, y1 - y0, w)``.
 
-        Returns:
-            Tensor: ``(B, C, Hz, Wz)``, zero outside the valid region. A
-            ``1 x 1`` ``g`` (a pooled vector) is broadcast over the region.
-        """
-        outs = []
-        for i, (h, w) in enumerate(self.feature_valid_shapes(map_shape)):
-            gi = g[i:i + 1]
-            if gi.shape[-2:] == (1, 1):
-                gi = gi.expand(-1, -1, h, w)
-            elif gi.shape[-2:] != (h, w):
-                gi = F.interpolate(
-                    gi, size=(h, w), mode='bilinear', align_corners=False)
-            if (h, w) != tuple(map_shape):
-                gi = F.pad(gi, (0, map_shape[1] - w, 0, map_shape[0] - h))
-            outs.append(gi)
-        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
+    Bilinear resizing with antialiasing is separable, and torch computes
+    it as a pass along the width followed by one along the height, so
+    resizing each band along the width first and then the ``(h, gw)``
+    result along the height gives the same numbers (bit for bit, pinned by
+    a test) while only one band is ever held at full width. Without
+    antialiasing (an image no larger than ``size``) the image is small and
+    is read at once.
+    """
+    h, w = shape
+    if not (h > size[0] or w > size[1]):
+        return resize(read(0, h), size)
+    mid = None  # (1, C, h, gw): the image resized along its width
+    for y in range(0, h, band):
+        rows = read(y, min(y + band, h))
+        if w != size[1]:
+            rows = _interpolate(rows, (rows.shape[2], size[1]), True)
+        if mid is None:
+            mid = rows.new_empty((*rows.shape[:2], h, size[1]))
+        mid[:, :, y:y + rows.shape[2]] = rows
+    return resize(mid, size, antialias=True)
+
+
+def _interpolate(img: Tensor, size: Size2d, antialias: bool) -> Tensor:
+    return F.interpolate(
+        img,
+        size=tuple(size),
+        mode='bilinear',
+        align_corners=False,
+        antialias=antialias)
+
+
+def resize(img: Tensor, size: Size2d,
+            antialias: Optional[bool] = None) -> Tensor:
+    """``(1, C, h, w)`` -> ``(1, C, *size)``, bilinear; antialiased when it
+    shrinks a side (unless ``antialias`` says)."""
+    h, w = img.shape[-2:]
+    if (h, w) == tuple(size):
+        return img
+    # antialias keeps small objects from aliasing away when a large image
+    # shrinks to one patch
+    if antialias is None:
+        antialias = bool(h > size[0] or w > size[1])
+    return _interpolate(img, size, antialias)

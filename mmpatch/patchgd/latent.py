@@ -1,10 +1,16 @@
-"""The latent buffer Z: the stitched patch features of a whole batch."""
-from typing import Callable, List, Sequence, Tuple
+"""The latent buffer Z: the stitched patch features of a whole batch, the
+stitching itself (per-patch maps <-> whole-image maps, see the conventions
+in :mod:`~mmpatch.patchgd.grid`), and θ1's gradient through Z a chunk of
+cells at a time (:class:`ChunkedBackward`)."""
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager, List, Sequence, Tuple
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .grid import CellIndex, PatchGrid
+from .norm import eval_batch_norms, frozen_running_stats
+from .phases import phase
 
 #: θ1: ``(N, C, ph, pw)`` patches -> one ``(N, C_l, fh_l, fw_l)`` map per level
 PatchEncoder = Callable[[Tensor], Sequence[Tensor]]
@@ -53,72 +59,68 @@ class LatentBuffer:
                 pieces.append(list(feats))
                 continue
             if not maps:
-                maps = [grid.empty_map(f) for f in feats]
+                maps = [empty_map(grid, f) for f in feats]
             for level, f in zip(maps, feats):
-                grid.put(level, index, f)
+                put(grid, level, index, f)
         if pieces:
             maps = [
-                grid.stitch(torch.cat(level_pieces))
+                stitch(grid, torch.cat(level_pieces))
                 for level_pieces in zip(*pieces)
             ]
         return cls(grid, maps)
 
-    def scatter(self, cells: Tensor,
-                feats: Sequence[Tensor]) -> 'LatentBuffer':
-        """Z with the cells of ``cells`` replaced by ``feats``, out of place.
+    @classmethod
+    def fill_without_grad(cls,
+                          grid: PatchGrid,
+                          x: Any,
+                          encode: PatchEncoder,
+                          chunk: int,
+                          eval_norms: Sequence[nn.Module] = ()
+                          ) -> 'LatentBuffer':
+        """The fill of a training step and of inference: :meth:`fill`
+        without gradients, the BatchNorm layers inside ``eval_norms`` in
+        eval mode (their running statistics, not moved)."""
+        with phase('fill'), torch.no_grad(), eval_batch_norms(eval_norms):
+            return cls.fill(grid, x, encode, chunk)
 
-        The stored maps are detached first, so autograd reaches ``feats``
-        only, never the fill.
-
-        Args:
-            cells (Tensor): ``(B, k)`` cell plan.
-            feats (list[Tensor]): per level ``(B * k, C_l, fh_l, fw_l)``.
-        """
-        if cells.numel() == 0:
-            return self.detach()
-        copy = LatentBuffer(self.grid, [m.detach().clone() for m in self.maps])
-        return copy.scatter_(cells, feats)[0]
-
-    def scatter_(self, cells: Tensor, feats: Sequence[Tensor]
+    def scatter_(self, index: CellIndex, feats: Sequence[Tensor]
                  ) -> Tuple['LatentBuffer', List[Tensor]]:
-        """:meth:`scatter` written into Z's own storage, without a copy.
+        """Z with the cells of ``index`` replaced by ``feats``, written into
+        Z's own storage (no whole-image copy per inner iteration).
 
-        Saves one whole-image copy of Z per inner iteration. The returned
-        buffer shares the stored maps' memory and carries autograd history
-        to ``feats`` only; the stored maps themselves are overwritten in the
-        ``cells``. Their previous values are returned for :meth:`restore_`.
+        The returned buffer shares the stored maps' memory and carries
+        autograd history to ``feats`` only, never to the fill; the stored
+        maps themselves are overwritten in the cells. Their previous values
+        are returned for :meth:`restore_`. No cells (``feats`` empty): Z
+        without autograd history.
 
         Args:
-            cells (Tensor): ``(B, k)`` cell plan.
-            feats (list[Tensor]): per level ``(B * k, C_l, fh_l, fw_l)``.
+            index (CellIndex): ``N`` (image, cell) pairs.
+            feats (list[Tensor]): per level ``(N, C_l, fh_l, fw_l)``.
 
         Returns:
-            tuple: the updated buffer, and per level the ``(B * k, C_l, fh_l,
+            tuple: the updated buffer, and per level the ``(N, C_l, fh_l,
             fw_l)`` values the cells held before.
         """
-        if cells.numel() == 0:
+        if not len(index):
             return self.detach(), []
         maps, previous = [], []
-        index = self.grid.index(cells)
         for level, f in zip(self.maps, feats):
             if f.dtype != level.dtype:
                 level = level.to(f.dtype)  # e.g. a float32 fill under AMP
             # a fresh autograd identity each time: the previous iteration's
             # graph (already freed by its backward) must not be reached
             level = level.detach()
-            previous.append(self.grid.take(level, index))
-            maps.append(self.grid.put(level, index, f))
+            previous.append(take(self.grid, level, index))
+            maps.append(put(self.grid, level, index, f))
         return LatentBuffer(self.grid, maps), previous
 
-    def restore_(self, cells: Tensor, previous: List[Tensor]) -> None:
+    def restore_(self, index: CellIndex, previous: List[Tensor]) -> None:
         """Write back the values :meth:`scatter_` replaced (after backward).
         """
-        if cells.numel() == 0:
-            return
-        index = self.grid.index(cells)
         with torch.no_grad():
             for level, old in zip(self.maps, previous):
-                self.grid.put(level.detach(), index, old)
+                put(self.grid, level.detach(), index, old)
 
     def write_(self, index: CellIndex,
                feats: Sequence[Tensor]) -> List[Tensor]:
@@ -132,8 +134,8 @@ class LatentBuffer:
         previous = []
         with torch.no_grad():
             for level, f in zip(self.maps, feats):
-                previous.append(self.grid.take(level.detach(), index))
-                self.grid.put(level.detach(), index, f)
+                previous.append(take(self.grid, level.detach(), index))
+                put(self.grid, level.detach(), index, f)
         return previous
 
     def leaves(self) -> 'LatentBuffer':
@@ -150,8 +152,8 @@ class LatentBuffer:
         """The ``(N, C_l, fh_l, fw_l)`` slices of dL/dZ at ``index`` (after
         a backward through :meth:`leaves`; zeros where none reached)."""
         return [
-            self.grid.take(m.grad, index) if m.grad is not None else
-            self.grid.take(torch.zeros_like(m), index) for m in self.maps
+            take(self.grid, m.grad, index) if m.grad is not None else
+            take(self.grid, torch.zeros_like(m), index) for m in self.maps
         ]
 
     def detach(self) -> 'LatentBuffer':
@@ -162,6 +164,147 @@ class LatentBuffer:
     def nbytes(self) -> int:
         """Bytes held by the stitched maps."""
         return sum(m.numel() * m.element_size() for m in self.maps)
+
+
+class ChunkedBackward:
+    """θ1's gradient from dL/dZ, one chunk of cells at a time.
+
+    Once θ2 and the loss have been back-propagated into Z (held as leaves,
+    :meth:`LatentBuffer.leaves`), the gradient that reaches θ1 through a
+    cell is ``dL/dZ[cell]`` pushed back through θ1 on that cell's patch. The
+    cells are re-encoded with gradients a chunk at a time and each chunk is
+    back-propagated with its slice of dL/dZ, so θ1 accumulates the gradient
+    of all of them while memory holds one chunk's activations
+    (docs/method.md, "Chunked backward"). Both passes over a cell (the one
+    that wrote Z and this one) compute the same features: the same chunks,
+    and BatchNorm running statistics moved by the first pass only.
+
+    Both passes take the (image, cell) pairs ``index`` (image-major) of
+    the batch and split them into the same chunks.
+
+    Args:
+        encode (callable): θ1.
+        norm_modules (list[nn.Module]): θ1's modules, whose BatchNorm
+            running statistics the second pass leaves alone.
+        pixels: the grid-padded batch (a tensor or a pixel source).
+        chunk (int): patches per forward of θ1.
+        context (callable): a fresh context for each forward of θ1 (the
+            optimizer wrapper's autocast).
+    """
+
+    def __init__(self,
+                 encode: PatchEncoder,
+                 norm_modules: List[nn.Module],
+                 pixels: Any,
+                 chunk: int,
+                 context: Callable[[], ContextManager] = nullcontext) -> None:
+        self.encode_patches = encode
+        self.norm_modules = norm_modules
+        self.pixels = pixels
+        self.chunk = chunk
+        self.context = context
+
+    def _encode(self, patches: Tensor) -> List[Tensor]:
+        with self.context():
+            return list(self.encode_patches(patches))
+
+    def encode(self, latent: LatentBuffer,
+               index: CellIndex) -> List[Tensor]:
+        """First pass, without gradients: the cells' features written into
+        Z's storage. Returns per level the values they replaced,
+        ``(N, C_l, fh_l, fw_l)`` in ``index`` order."""
+        replaced = []
+        with phase('chunk_encode'), torch.no_grad():
+            for part in index.chunks(self.chunk):
+                patches = latent.grid.gather(self.pixels, part)
+                feats = self._encode(patches)
+                replaced.append(latent.write_(part, feats))
+        return [torch.cat(level) for level in zip(*replaced)]
+
+    def backward(self,
+                 leaves: LatentBuffer,
+                 index: CellIndex,
+                 write_back: bool = False) -> None:
+        """Second pass: each chunk re-encoded with gradients and
+        back-propagated with its slice of dL/dZ (``leaves``' gradients).
+
+        Args:
+            leaves (LatentBuffer): Z after θ2's backward.
+            write_back (bool): also store the re-encoded features in Z (a Z
+                from the latent cache then leaves the step fresh).
+        """
+        with phase('chunk_backward'):
+            for part in index.chunks(self.chunk):
+                patches = leaves.grid.gather(self.pixels, part)
+                with frozen_running_stats(self.norm_modules):
+                    feats = self._encode(patches)
+                grads = leaves.grads(part)
+                torch.autograd.backward(
+                    feats, [g.to(f.dtype) for f, g in zip(feats, grads)])
+                if write_back:
+                    leaves.write_(part, [f.detach() for f in feats])
+
+
+# ------------------------------------------------- per-patch <-> stitched maps
+def _cell_view(grid: PatchGrid, t: Tensor, cell_hw: Tuple[int, int]) -> Tensor:
+    """``(B, C, m * h, n * w)`` viewed as ``(B, C, m, h, n, w)``."""
+    B, C = t.shape[:2]
+    return t.view(B, C, grid.rows, cell_hw[0], grid.cols, cell_hw[1])
+
+
+def _cell_index(grid: PatchGrid, index: CellIndex) -> tuple:
+    """``index`` into a :func:`_cell_view`; the advanced indices on dims
+    0, 2, 4 go first: ``(N, C, h, w)``."""
+    return (index.images, slice(None), index.cells // grid.cols,
+            slice(None), index.cells % grid.cols, slice(None))
+
+
+def empty_map(grid: PatchGrid, feat: Tensor) -> Tensor:
+    """Zeros for the stitched map of per-patch features ``(N, C, fh, fw)``:
+    ``(B, C, m * fh, n * fw)`` with ``feat``'s dtype and device."""
+    C, fh, fw = feat.shape[1:]
+    return feat.new_zeros(grid.batch_size, C, grid.rows * fh, grid.cols * fw)
+
+
+def put(grid: PatchGrid, stitched: Tensor, index: CellIndex,
+        feat: Tensor) -> Tensor:
+    """Write per-patch maps of (image, cell) pairs into a stitched map.
+
+    In place on ``stitched``; autograd records it, so writing into a fresh
+    clone is an out-of-place scatter.
+
+    Args:
+        grid (PatchGrid): the grid the map is laid on.
+        stitched (Tensor): ``(B, C, m * fh, n * fw)``.
+        index (CellIndex): ``N`` (image, cell) pairs.
+        feat (Tensor): ``(N, C, fh, fw)``.
+    """
+    B, C, H, W = stitched.shape
+    fh, fw = H // grid.rows, W // grid.cols
+    if feat.shape[-2:] != (fh, fw):
+        raise ValueError(
+            f'a patch feature map of {tuple(feat.shape[-2:])} does not '
+            f'tile a stitched map of {(H, W)} on a {grid.rows}x'
+            f'{grid.cols} grid: the patch size {grid.patch_size} must be '
+            'a multiple of every feature stride of the patch encoder')
+    _cell_view(grid, stitched, (fh, fw))[_cell_index(grid, index)] = \
+        feat.to(stitched.dtype)
+    return stitched
+
+
+def take(grid: PatchGrid, stitched: Tensor, index: CellIndex) -> Tensor:
+    """The inverse of :func:`put`: ``(N, C, fh, fw)`` maps of (image, cell)
+    pairs, copied out of a stitched ``(B, C, m * fh, n * fw)``."""
+    H, W = stitched.shape[-2:]
+    return _cell_view(grid, stitched, (H // grid.rows, W // grid.cols))[
+        _cell_index(grid, index)]
+
+
+def stitch(grid: PatchGrid, feat: Tensor) -> Tensor:
+    """Stitch features of every cell ``(B * m * n, C, fh, fw)`` into
+    ``(B, C, m * fh, n * fw)``."""
+    out = empty_map(grid, feat)
+    return put(grid, out, grid.index(grid.all_cells(feat.device)), feat)
 
 
 def _own_storage(grad: Tensor) -> Tensor:

@@ -1,17 +1,16 @@
 """Precise BN for PatchGD: θ1's running statistics recomputed from the
 training data with the current weights (docs/method.md, "Precise BN")."""
-from typing import TYPE_CHECKING, Any, Iterable, List
+from typing import Any, Iterable, List
 
 import torch
 
+from .contract import PatchAdapter
 from .grid import CellIndex, PatchGrid
+from .layout import lay_out_data
 from .norm import batch_norms
 
-if TYPE_CHECKING:
-    from .mixin import PatchGDMixin
 
-
-def recalibrate_norm_stats(model: 'PatchGDMixin',
+def recalibrate_norm_stats(model: PatchAdapter,
                            batches: Iterable[Any]) -> int:
     """Recompute θ1's BatchNorm running statistics with the current weights
     from ``batches``; returns the number of layers updated.
@@ -31,7 +30,7 @@ def recalibrate_norm_stats(model: 'PatchGDMixin',
     modes are left as they are.
 
     Args:
-        model (PatchGDMixin): the model, unwrapped.
+        model (PatchAdapter): the model, unwrapped.
         batches (Iterable): batches as the training dataloader yields them.
     """
     layers = [m for m in batch_norms(model.patch_encoder_modules())
@@ -46,14 +45,12 @@ def recalibrate_norm_stats(model: 'PatchGDMixin',
     try:
         with torch.no_grad():
             for data in batches:
-                data = model.data_preprocessor(data, True)
-                inputs = data['inputs']
-                grid = model.make_grid(inputs, data['data_samples'])
-                x = grid.pad(inputs)
-                image = model.global_image(inputs, grid)
+                batch = lay_out_data(model, data)
+                grid, image = batch.grid, batch.image
                 full = model.patch_cfg.full_gradient
-                for part in _training_groups(model, grid, x.device):
-                    model.encode_patches(grid.gather(x, part))
+                for part in _training_groups(model, grid,
+                                             batch.pixels.device):
+                    model.encode_patches(grid.gather(batch.pixels, part))
                     if not full and image is not None:
                         model.encode_global(image)
                 if full and image is not None:
@@ -65,16 +62,14 @@ def recalibrate_norm_stats(model: 'PatchGDMixin',
     return len(layers)
 
 
-def _training_groups(model: 'PatchGDMixin', grid: PatchGrid,
+def _training_groups(model: PatchAdapter, grid: PatchGrid,
                      device) -> List[CellIndex]:
     """The groups of cells θ1 sees in one forward during training."""
     cfg, plan = model.patch_cfg, model.step_plan
-    if cfg.full_gradient:
-        return CellIndex.span(0, grid.num_cells * grid.batch_size,
-                              grid.num_cells,
-                              device).chunks(plan.fill_chunk_for(cfg))
-    k = plan.patches_for(cfg, grid.num_cells, grid.batch_shape)
     cells = grid.all_cells(device)
+    if cfg.full_gradient:
+        return grid.index(cells).chunks(plan.fill_chunk_for(cfg))
+    k = plan.patches_for(cfg, grid.num_cells, grid.batch_shape)
     return [
         grid.index(cells[:, start:start + k])
         for start in range(0, grid.num_cells, k)

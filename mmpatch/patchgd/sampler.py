@@ -1,5 +1,5 @@
 """Which grid cells are re-encoded with gradients in each inner iteration."""
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ def image_generator(seed: int, step: int, image: int) -> torch.Generator:
 
 
 class PatchSampler:
-    """Draws the cell plan of each inner iteration of one training step.
+    """Draws the cells of each inner iteration of one training step.
 
     Args:
         mode (str): ``'disjoint'``: each image's cells are shuffled once per
@@ -32,17 +32,35 @@ class PatchSampler:
             cell is updated at most once per step, and every cell is when
             ``k * inner_iters >= m * n``. ``'random'``: an independent draw
             of ``k`` distinct cells per iteration.
+        seed (int, optional): base seed of the draws; None takes torch's
+            initial seed at the first step (the runner seeds torch before
+            training, and a resumed run gets the same seed back from the
+            checkpoint's meta).
     """
 
-    def __init__(self, mode: str = 'disjoint') -> None:
+    def __init__(self, mode: str = 'disjoint',
+                 seed: Optional[int] = None) -> None:
         if mode not in SAMPLING_MODES:
             raise ValueError(f'sampling must be one of {SAMPLING_MODES}, '
                              f'got {mode!r}')
         self.mode = mode
+        self.seed = seed
 
-    def plan(self, num_cells: int, k: int, inner_iters: int,
-             generators: Sequence[torch.Generator]) -> List[Tensor]:
-        """Return ``inner_iters`` plans, each a ``(B, k_j)`` long tensor.
+    def generators(self, step: int, first: int,
+                   batch_size: int) -> List[torch.Generator]:
+        """One generator per image of training step ``step``: images
+        ``first .. first + batch_size - 1`` of the global batch."""
+        if self.seed is None:
+            self.seed = torch.initial_seed()
+        return [
+            image_generator(self.seed, step, first + i)
+            for i in range(batch_size)
+        ]
+
+    def select(self, num_cells: int, k: int, inner_iters: int,
+               generators: Sequence[torch.Generator]) -> List[Tensor]:
+        """Return ``inner_iters`` cell selections, each a ``(B, k_j)`` long
+        tensor.
 
         Args:
             num_cells (int): ``m * n``.
@@ -50,8 +68,8 @@ class PatchSampler:
             inner_iters (int): ``I``, iterations of the step.
             generators (list[torch.Generator]): one per image (B of them).
 
-        With ``'disjoint'``, the last plans may hold fewer than ``k`` cells
-        (or none) once every cell has been used.
+        With ``'disjoint'``, the last selections may hold fewer than ``k``
+        cells (or none) once every cell has been used.
         """
         if not 1 <= k <= num_cells:
             raise ValueError(f'k={k} patches per iteration does not fit a '
@@ -70,10 +88,11 @@ class PatchSampler:
         ]
 
 
-def coverage(plans: Sequence[Tensor], num_cells: int) -> Tensor:
-    """``(B, num_cells)`` count of how often each cell is in ``plans``."""
-    B = plans[0].shape[0]
+def coverage(selections: Sequence[Tensor], num_cells: int) -> Tensor:
+    """``(B, num_cells)`` count of how often each cell is in
+    ``selections``."""
+    B = selections[0].shape[0]
     counts = torch.zeros(B, num_cells, dtype=torch.long)
-    for p in plans:
+    for p in selections:
         counts.scatter_add_(1, p.cpu(), torch.ones_like(p.cpu()))
     return counts

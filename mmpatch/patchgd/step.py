@@ -1,51 +1,47 @@
 """The PatchGD training step, as small named phases (docs/method.md).
 
-:class:`TrainStep` runs one step of a :class:`~mmpatch.patchgd.mixin.
-PatchGDMixin` model through mmengine's ``OptimWrapper`` (so AMP, gradient
+:class:`TrainStep` runs one step of a :class:`~mmpatch.patchgd.contract.
+PatchAdapter` through mmengine's ``OptimWrapper`` (so AMP, gradient
 clipping and parameter schedulers keep working)::
 
-    prepare      preprocess the batch, lay the grid, resize the global patch
+    prepare      preprocess the batch and lay it out (grid, padding, global
+                 patch: :func:`~mmpatch.patchgd.layout.lay_out`)
     fill         Z without gradients (or the latent cache's copy)
-    sample       the cell plan of each inner iteration (``'full'``: one
+    iterations   the cells of each inner iteration (``'full'``: one
                  iteration over every cell)
-    iterate      for each plan: the cells' new features in Z, θ2 and the
-                 loss, check it is finite, backward; either in one pass
-                 (the cells encoded with gradients and scattered into Z) or
-                 chunked (:class:`~mmpatch.patchgd.chunked.ChunkedBackward`:
-                 Z as leaves, θ2's backward gives dL/dZ, the cells are
-                 re-encoded a chunk at a time and back-propagated with it)
-    close        at the end of each accumulation window: the deferred global
+    iterate      for each: the cells' new features in Z, θ2 and the loss,
+                 check it is finite, backward; either in one pass (the cells
+                 encoded with gradients and scattered into Z) or chunked
+                 (:class:`~mmpatch.patchgd.latent.ChunkedBackward`: Z as
+                 leaves, θ2's backward gives dL/dZ, the cells are re-encoded
+                 a chunk at a time and back-propagated with it)
+    close_window at the end of each accumulation window: the deferred global
                  backward, gradient sync (DDP), optimizer step, zero grad
     finish       store Z in the cache, count the step, record its figures
+
+Each phase is announced to a listener, if any (:mod:`~mmpatch.patchgd.
+phases`).
 """
 import time
 from collections import OrderedDict
 from contextlib import nullcontext
-from typing import (TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple,
-                    Optional)
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
+from mmengine.dist import get_rank
 from torch import Tensor
 
 from mmpatch.utils.optim_wrapper import accumulative_counts
-from .chunked import ChunkedBackward
-from .grid import CellIndex, PatchGrid
-from .latent import LatentBuffer
+from .config import PatchGDConfig
+from .contract import PatchAdapter
+from .grid import CellIndex
+from .latent import ChunkedBackward, LatentBuffer
+from .layout import Batch, global_features, lay_out_data, patch_encoder
 from .norm import (eval_batch_norms, has_train_batch_norm, norm_state,
                    restore_norm_state)
-from .config import PatchGDConfig
+from .phases import phase
 from .plan import StepPlan, StepStats
-
-if TYPE_CHECKING:
-    from .mixin import PatchGDMixin
-
-
-class Batch(NamedTuple):
-    """One preprocessed batch, laid on its grid."""
-    pixels: Any  # the grid-padded batch: a tensor or a MappedBatch
-    samples: list
-    grid: PatchGrid
-    image: Optional[Tensor]  # the global patches (B, C, gh, gw), or None
 
 
 class GlobalBranch:
@@ -58,7 +54,7 @@ class GlobalBranch:
       once, when the window closes.
     """
 
-    def __init__(self, model: 'PatchGDMixin', image: Optional[Tensor],
+    def __init__(self, model: PatchAdapter, image: Optional[Tensor],
                  mode: str) -> None:
         self.model, self.image, self.mode = model, image, mode
         self.feats: List[Tensor] = []
@@ -67,12 +63,12 @@ class GlobalBranch:
     def features(self) -> List[Tensor]:
         """G for this inner iteration, per level ``(B, C_l, gh, gw)``."""
         if self.mode == 'every':
-            return self.model.global_features(self.image)
+            return global_features(self.model, self.image)
         if self.mode == 'none':
             with torch.no_grad():
-                return self.model.global_features(self.image)
+                return global_features(self.model, self.image)
         if self.leaves is None:  # 'once': the window's first iteration
-            self.feats = self.model.global_features(self.image)
+            self.feats = global_features(self.model, self.image)
             self.leaves = [g.detach().requires_grad_() for g in self.feats]
         return self.leaves
 
@@ -83,15 +79,60 @@ class GlobalBranch:
         pairs = [(f, g.grad) for f, g in zip(self.feats, self.leaves)
                  if g.grad is not None]
         if pairs:
-            torch.autograd.backward(*zip(*pairs))
+            with phase('global_backward'):
+                torch.autograd.backward(*zip(*pairs))
         self.feats, self.leaves = [], None
+
+
+@dataclass
+class StepContext:
+    """What the inner iterations of one step share.
+
+    Attributes:
+        batch: the laid-out batch.
+        encode: θ1 with gradients on patches (checkpointed with
+            ``with_cp``).
+        branch: the global patch's θ1 pass.
+        norms: BatchNorm buffers to put back after a non-finite loss.
+        chunked: θ1's chunked encoding and backward; None: the cells are
+            encoded with gradients in one pass.
+        cache_hit: whether Z came from the latent cache.
+    """
+    batch: Batch
+    encode: Callable[[Tensor], List[Tensor]]
+    branch: GlobalBranch
+    norms: Dict[str, Tensor]
+    chunked: Optional[ChunkedBackward]
+    cache_hit: bool
+
+
+@dataclass(frozen=True)
+class InnerIteration:
+    """One inner iteration of a step.
+
+    Attributes:
+        number: j, from 0.
+        cells: the ``(B, k_j)`` cells it re-encodes with gradients (``k_j``
+            may be 0 once a ``'disjoint'`` sampler has used every cell).
+        every_cell: ``gradient='full'``: ``cells`` is every cell, whose
+            features Z already holds from the fill.
+        window: length of the accumulation window it belongs to.
+    """
+    number: int
+    cells: Tensor
+    every_cell: bool
+    window: int
+
+    @property
+    def has_cells(self) -> bool:
+        return bool(self.cells.numel())
 
 
 class TrainStep:
     """One PatchGD training step of ``model``.
 
     Args:
-        model (PatchGDMixin): the model (unwrapped).
+        model (PatchAdapter): the model (unwrapped).
         optim_wrapper: the runner's ``OptimWrapper``.
         grad_sync (callable, optional): averages gradients over ranks,
             called once before each optimizer step (the DDP wrapper's).
@@ -101,7 +142,7 @@ class TrainStep:
     """
 
     def __init__(self,
-                 model: 'PatchGDMixin',
+                 model: PatchAdapter,
                  optim_wrapper,
                  grad_sync: Optional[Callable[[], None]] = None,
                  cfg: Optional[PatchGDConfig] = None,
@@ -119,61 +160,71 @@ class TrainStep:
 
     # ----------------------------------------------------------------- phases
     def prepare(self, data: Any) -> Batch:
-        """Preprocess (under the wrapper's autocast), lay the grid, and
-        resize the global patch once: it depends on the pixels only."""
-        model = self.model
-        with self.optim_wrapper.optim_context(model):
-            data = model.data_preprocessor(data, True)
-        inputs, samples = data['inputs'], data['data_samples']
-        grid = model.make_grid(inputs, samples)
-        return Batch(grid.pad(inputs), samples, grid,
-                     model.global_image(inputs, grid))
+        """Preprocess (under the wrapper's autocast) and lay the batch out."""
+        return lay_out_data(self.model, data,
+                            self.optim_wrapper.optim_context(self.model))
 
-    def fill(self, batch: Batch) -> 'tuple[LatentBuffer, bool]':
+    def fill(self, batch: Batch) -> Tuple[LatentBuffer, bool]:
         """Z of the batch, and whether it came from the latent cache."""
         cache = self.plan.cache
         cached = (cache.lookup(batch.samples, batch.grid, batch.pixels.device)
                   if cache is not None else None)
-        if cached is not None:
-            return LatentBuffer(batch.grid, cached), True
-        with self.optim_wrapper.optim_context(self.model):
-            return self.model.fill_latent(
-                batch.pixels, batch.grid,
-                self.plan.fill_chunk_for(self.cfg)), False
+        if cached is None:
+            model = self.model
+            norms = (model.patch_encoder_modules()
+                     if self.cfg.eval_norms_in_fill else ())
+            with self.optim_wrapper.optim_context(model):
+                return LatentBuffer.fill_without_grad(
+                    batch.grid, batch.pixels, model.encode_patches,
+                    self.plan.fill_chunk_for(self.cfg), norms), False
+        return LatentBuffer(batch.grid, cached), True
 
-    def sample(self, batch: Batch, k: int) -> List[Tensor]:
-        """The ``(B, k)`` cell plan of each inner iteration."""
-        grid = batch.grid
-        plans = self.model.patch_sampler.plan(
-            grid.num_cells, k, self.cfg.inner_iters,
-            self.model.sampler_generators(grid.batch_size))
-        return [p.to(batch.pixels.device) for p in plans]
+    def iterations(self, batch: Batch) -> List[InnerIteration]:
+        """The inner iterations of the step: one over every cell
+        (``'full'``), or ``inner_iters`` over sampled cells."""
+        cfg, grid, device = self.cfg, batch.grid, batch.pixels.device
+        if cfg.full_gradient:
+            return [InnerIteration(0, grid.all_cells(device), True, 1)]
+        k = self.plan.patches_for(cfg, grid.num_cells, grid.batch_shape)
+        sampler = self.model.patch_sampler
+        with phase('sample'):
+            generators = sampler.generators(
+                int(self.model.patchgd_step), get_rank() * grid.batch_size,
+                grid.batch_size)
+            selections = sampler.select(grid.num_cells, k, cfg.inner_iters,
+                                        generators)
+        windows = window_lengths(cfg.inner_iters, cfg.accumulate)
+        return [
+            InnerIteration(j, cells.to(device), False, windows[j])
+            for j, cells in enumerate(selections)
+        ]
 
-    def encode_cells(self, batch: Batch, latent: LatentBuffer,
-                     cells: Tensor) -> 'tuple[LatentBuffer, list]':
-        """θ1 with gradients on ``cells``, written into Z's own storage
-        (no whole-image copy per iteration); returns Z carrying autograd
-        history to those cells, and the values they replaced."""
-        if not cells.numel():  # 'disjoint' ran out of cells: θ2, G learn
-            return latent.detach(), []
-        grid = batch.grid
-        feats = self.model.checkpointed(
-            self.model.encode_patches,
-            grid.gather(batch.pixels, grid.index(cells)))
-        return latent.scatter_(cells, feats)
+    def encode_cells(self, ctx: StepContext, latent: LatentBuffer,
+                     index: CellIndex) -> Tuple[LatentBuffer, list]:
+        """θ1 with gradients on the cells of ``index``, written into Z's
+        own storage (no whole-image copy per iteration); returns Z carrying
+        autograd history to those cells, and the values they replaced.
+        Without cells (``'disjoint'`` ran out) θ2 and G still learn."""
+        feats: List[Tensor] = []
+        if len(index):
+            with phase('patch_encode'):
+                feats = ctx.encode(
+                    ctx.batch.grid.gather(ctx.batch.pixels, index))
+        with phase('scatter'):
+            return latent.scatter_(index, feats)
 
-    def check_finite(self, loss: Tensor, log_vars: dict, inner: int,
-                     batch: Batch, norms: Dict[str, Tensor]) -> None:
+    def check_finite(self, loss: Tensor, log_vars: dict, ctx: StepContext,
+                     it: InnerIteration) -> None:
         """Stop before a NaN/inf loss reaches the weights; BatchNorm
         statistics that the failed forward already wrote are restored."""
         if not self.cfg.check_finite or torch.isfinite(loss):
             return
-        restore_norm_state(self.model, norms)
+        restore_norm_state(self.model, ctx.norms)
         self.optim_wrapper.zero_grad()
         raise FloatingPointError(
-            nonfinite_message(log_vars, inner, int(self.model.patchgd_step),
-                              batch.samples,
-                              inner // self.cfg.accumulate > 0))
+            nonfinite_message(log_vars, it.number,
+                              int(self.model.patchgd_step), ctx.batch.samples,
+                              it.number // self.cfg.accumulate > 0))
 
     def close_window(self, branch: GlobalBranch) -> None:
         """End an accumulation window: the deferred global backward, one
@@ -181,105 +232,117 @@ class TrainStep:
         branch.close_window()
         if self.grad_sync is not None:
             self.grad_sync()
-        self.optim_wrapper.step()
-        self.optim_wrapper.zero_grad()
+        with phase('optim_step'):
+            self.optim_wrapper.step()
+            self.optim_wrapper.zero_grad()
 
     def check_chunks(self, chunk: Optional[int]) -> None:
         """``'full'`` with θ1's BatchNorm in train mode: both passes must
         use the same chunks, or they compute different features."""
         fill = self.plan.fill_chunk_for(self.cfg)
-        if (self.cfg.full_gradient and self.cfg.bn_mode == 'train'
+        if (self.cfg.full_gradient and not self.cfg.eval_norms_in_step
                 and chunk != fill
                 and has_train_batch_norm(self.model.patch_encoder_modules())):
             raise ValueError(
-                f"patch_cfg.gradient='full' with bn_mode='train' normalises "
-                'each chunk of patches by its own statistics, so the '
-                f'backward chunk ({chunk}) must equal the fill chunk ({fill}) '
-                'for both passes to compute the same features: set '
-                "backward_chunk equal to fill_chunk, or bn_mode='eval'")
+                f"patch_cfg.gradient='full' with full_bn_mode='train' "
+                'normalises each chunk of patches by its own statistics, so '
+                f'the backward chunk ({chunk}) must equal the fill chunk '
+                f'({fill}) for both passes to compute the same features: set '
+                "backward_chunk equal to fill_chunk, or full_bn_mode='eval'")
+
+    def chunked_backward(self, batch: Batch, chunk: Optional[int]
+                         ) -> Optional[ChunkedBackward]:
+        """θ1's chunked encoding and backward on ``batch``, ``chunk``
+        patches at a time (None: one pass with gradients)."""
+        if chunk is None:
+            return None
+        model, optim = self.model, self.optim_wrapper
+        return ChunkedBackward(model.encode_patches,
+                               model.patch_encoder_modules(), batch.pixels,
+                               chunk, lambda: optim.optim_context(model))
 
     def norm_mode(self):
-        """``'full'`` with ``bn_mode='eval'``: θ1's BatchNorm in eval mode
-        for the whole step (both passes and the global patch)."""
-        if self.cfg.full_gradient and self.cfg.bn_mode == 'eval':
+        """``'full'`` with ``full_bn_mode='eval'``: θ1's BatchNorm in eval
+        mode for the whole step (both passes and the global patch)."""
+        if self.cfg.eval_norms_in_step:
             return eval_batch_norms(self.model.patch_encoder_modules())
         return nullcontext()
 
-    def iterate(self, j: int, batch: Batch, latent: LatentBuffer,
-                cells: Optional[Tensor], chunk: Optional[int],
-                branch: GlobalBranch, norms: Dict[str, Tensor],
-                window: int, cache_hit: bool) -> 'tuple[LatentBuffer, dict]':
-        """One inner iteration over ``cells`` (None: every cell, whose
-        features Z already holds); returns Z and the iteration's log."""
-        model, optim, grid = self.model, self.optim_wrapper, batch.grid
-        chunked = None
-        if chunk is not None:
-            index = (grid.index(cells) if cells is not None else CellIndex.span(
-                0, grid.num_cells * grid.batch_size, grid.num_cells,
-                batch.pixels.device))
-            chunked = ChunkedBackward(model, batch.pixels, index, chunk, optim)
+    def iterate(self, ctx: StepContext, it: InnerIteration,
+                latent: LatentBuffer) -> Tuple[LatentBuffer, dict]:
+        """One inner iteration; returns Z and the iteration's log."""
+        model, optim, chunked = self.model, self.optim_wrapper, ctx.chunked
+        # the (image, cell) pairs, made here: the memory planner's trial
+        # steps hold one iteration's at a time, and so must the step
+        index = ctx.batch.grid.index(it.cells)
         with optim.optim_context(model):
             if chunked is None:
-                current, replaced = self.encode_cells(batch, latent, cells)
+                current, replaced = self.encode_cells(ctx, latent, index)
             else:
-                replaced = (chunked.encode(latent)
-                            if cells is not None and cells.numel() else [])
+                replaced = (chunked.encode(latent, index)
+                            if it.has_cells and not it.every_cell else [])
                 current = latent.leaves()
-            losses = model.loss_by_latent(current, branch.features(),
-                                          batch.samples)
+            feats = ctx.branch.features()
+            with phase('head_loss'):
+                losses = model.loss_by_latent(current, feats,
+                                              ctx.batch.samples)
         loss, log_vars = model.parse_losses(losses)
-        self.check_finite(loss, log_vars, j, batch, norms)
-        optim.backward(loss / window)
-        if chunked is not None and (cells is None or cells.numel()):
-            chunked.backward(current, write_back=cells is None and cache_hit)
-        if ends_window(j, self.cfg.inner_iters, self.cfg.accumulate):
-            self.close_window(branch)
-        if self.cfg.keep_updates or cells is None:
+        self.check_finite(loss, log_vars, ctx, it)
+        with phase('backward'):
+            optim.backward(loss / it.window)
+        if chunked is not None and it.has_cells:
+            chunked.backward(current, index,
+                             write_back=it.every_cell and ctx.cache_hit)
+        if ends_window(it.number, self.cfg.inner_iters, self.cfg.accumulate):
+            self.close_window(ctx.branch)
+        if self.cfg.keep_updates or it.every_cell:
             return current.detach(), log_vars
-        latent.restore_(cells, replaced)  # the next starts from the fill's Z
+        latent.restore_(index, replaced)  # the next starts from the fill
         return latent, log_vars
+
+    def finish(self, ctx: StepContext, latent: LatentBuffer,
+               iterations: List[InnerIteration], fill_s: float,
+               t0: float) -> None:
+        """Store Z in the cache, count the step, record its figures."""
+        grid = ctx.batch.grid
+        if self.plan.cache is not None:
+            self.plan.cache.store(ctx.batch.samples, grid, latent.maps,
+                                  not ctx.cache_hit)
+        self.model.patchgd_step += 1
+        self.model.record_step(
+            StepStats(fill_s=fill_s, step_s=time.perf_counter() - t0,
+                      latent_bytes=latent.nbytes,
+                      patches_per_iter=iterations[0].cells.shape[1],
+                      grid=(grid.rows, grid.cols), cache_hit=ctx.cache_hit,
+                      gradient=self.cfg.gradient,
+                      backward_chunk=ctx.chunked and ctx.chunked.chunk))
 
     # -------------------------------------------------------------------- run
     def run(self, data: Any) -> Dict[str, Tensor]:
         """The whole step; returns the inner iterations' mean log values."""
-        cfg, model = self.cfg, self.model
         t0 = time.perf_counter()
         # a non-finite forward writes NaN into BatchNorm running statistics
         # before the loss can be checked: keep them to restore on failure
-        norms = norm_state(model) if cfg.check_finite else {}
-        chunk = self.plan.backward_chunk_for(cfg)
+        norms = norm_state(self.model) if self.cfg.check_finite else {}
+        chunk = self.plan.backward_chunk_for(self.cfg)
         self.check_chunks(chunk)
         with self.norm_mode():
             batch = self.prepare(data)
             latent, cache_hit = self.fill(batch)
             fill_s = time.perf_counter() - t0
-            grid = batch.grid
-            if cfg.full_gradient:
-                k, plans = grid.num_cells, [None]
-            else:
-                k = self.plan.patches_for(cfg, grid.num_cells,
-                                          grid.batch_shape)
-                plans = self.sample(batch, k)
-            windows = window_lengths(cfg.inner_iters, cfg.accumulate)
-            branch = GlobalBranch(model, batch.image, cfg.global_grad)
+            iterations = self.iterations(batch)
+            ctx = StepContext(
+                batch, patch_encoder(self.model, self.cfg.with_cp),
+                GlobalBranch(self.model, batch.image, self.cfg.global_grad),
+                norms, self.chunked_backward(batch, chunk), cache_hit)
             sums: Dict[str, Tensor] = OrderedDict()
-            for j, cells in enumerate(plans):
-                latent, log_vars = self.iterate(j, batch, latent, cells, chunk,
-                                                branch, norms, windows[j],
-                                                cache_hit)
+            for it in iterations:
+                latent, log_vars = self.iterate(ctx, it, latent)
                 for key, value in log_vars.items():
                     sums[key] = sums.get(key, 0) + value.detach()
-        if self.plan.cache is not None:
-            self.plan.cache.store(batch.samples, grid, latent.maps,
-                                  not cache_hit)
-        model.patchgd_step += 1
-        model.record_step(
-            StepStats(fill_s=fill_s, step_s=time.perf_counter() - t0,
-                      latent_bytes=latent.nbytes, patches_per_iter=k,
-                      grid=(grid.rows, grid.cols), cache_hit=cache_hit,
-                      gradient=cfg.gradient, backward_chunk=chunk))
-        return OrderedDict(
-            (key, value / len(plans)) for key, value in sums.items())
+        self.finish(ctx, latent, iterations, fill_s, t0)
+        return OrderedDict((key, value / len(iterations))
+                           for key, value in sums.items())
 
 
 def window_lengths(inner_iters: int, accumulate: int) -> List[int]:

@@ -292,8 +292,8 @@ def test_global_patch_never_holds_the_whole_image(source, tmp_path):
 def test_runner_trains_and_tests_from_mapped_images(tmp_path):
     """A whole mmengine run on a LoadLazyImage pipeline (RandomFlip
     included): mmpretrain's CustomDataset, collate, PatchClsDataPreprocessor,
-    LatentBufferHook and the evaluator; each image is decoded into the cache
-    once, and the logged peak is measured."""
+    MemoryLoggerHook, LazyImageCheckHook and the evaluator; each image is
+    decoded into the cache once, and the logged peak is measured."""
     from mmengine.config import Config
     from mmengine.runner import Runner
 

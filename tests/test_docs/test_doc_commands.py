@@ -14,10 +14,16 @@ MAKE = re.compile(r'\bmake\s+([\w-]+)')
 
 
 def fenced_paths(text: str):
+    """The paths a fenced block names, but those its own ``cp`` writes."""
     for block in FENCE.findall(text):
+        made = set()
         for line in block.splitlines():
+            words = line.split()
+            if words[:1] == ['cp'] and len(words) > 2:
+                made.add(words[-1])
             for path in PATH.findall(line):
-                yield path
+                if path not in made:
+                    yield path
 
 
 def test_docs_exist():
@@ -43,3 +49,6 @@ def test_fenced_commands_name_existing_files(doc):
 def test_the_checker_catches_a_missing_file():
     text = '```bash\npython tools/train.py configs/nope.py\n```\n'
     assert list(fenced_paths(text)) == ['tools/train.py', 'configs/nope.py']
+    text = ('```bash\ncp configs/nope.py configs/mine.py\n'
+            'python tools/train.py configs/mine.py\n```\n')
+    assert list(fenced_paths(text)) == ['configs/nope.py', 'tools/train.py']

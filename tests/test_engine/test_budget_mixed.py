@@ -60,7 +60,7 @@ def calibrate(cfg, device) -> dict:
     from mmseg.registry import DATASETS, MODELS
 
     from mmpatch.memory import MemoryMeter
-    from mmpatch.memory.planner import plan_memory
+    from mmpatch.memory.planner import fit_budget
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(device)
@@ -81,7 +81,7 @@ def calibrate(cfg, device) -> dict:
                 trial()
             return meter.peak_bytes
 
-        plans[side] = plan_memory(model, batch, optim, 2**40, measure)
+        plans[side] = fit_budget(model, batch, optim, 2**40, measure)
     return plans
 
 
@@ -102,9 +102,12 @@ def record_hook():
         records: list = []
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
+            from mmengine.model import is_model_wrapper
+
             from mmpatch.engine.hooks.memory_budget import batch_cells
-            from mmpatch.engine.hooks.memory_logger import unwrap
-            model = unwrap(runner)
+            model = runner.model
+            if is_model_wrapper(model):
+                model = model.module
             plan = model.step_plan
             self.records.append(dict(
                 cells=batch_cells(data_batch, model.patch_cfg.patch_size),
@@ -156,11 +159,11 @@ def check_mixed(res, small, large, iters):
     first = res.records[0]
     assert first['cells'] == 2 * cells_small < 2 * big.num_cells
     assert first['planned_cells'] == 2 * big.num_cells
-    assert res.hook.plan.batch_cells == 2 * big.num_cells
+    assert res.hook.fit.batch_cells == 2 * big.num_cells
     assert 'planning again' not in res.log
     assert res.log.index('memory plan:') < res.log.index('Iter(train)')
     # the budget binds: k is below the large images' grid
-    assert 1 <= res.hook.plan.patches_per_iter < big.num_cells
+    assert 1 <= res.hook.fit.patches_per_iter < big.num_cells
     assert {r['cells'] for r in res.records} >= {2 * cells_small,
                                                  2 * big.num_cells}
     assert len(res.peaks_mb) == iters
@@ -205,7 +208,7 @@ def test_mixed_sizes_planned_for_largest_and_held(seg_scope, mixed_data,
     if DEVICE == 'cpu':
         # the plan's prediction bounds every iteration (here it is the
         # large batches' measured peak to the byte)
-        assert max(res.peaks_mb) * 2**20 <= res.hook.plan.predicted_peak
+        assert max(res.peaks_mb) * 2**20 <= res.hook.fit.predicted_peak
 
 
 def test_mixed_sizes_budget_too_small_stops_before_training(
@@ -222,10 +225,10 @@ def test_peak_over_budget_raises_with_the_numbers():
 
     from mmpatch.engine.hooks import BudgetExceededError, MemoryBudgetHook
     from mmpatch.engine.hooks.memory_logger import PEAK_KEY
-    from mmpatch.memory.planner import MemoryPlan
+    from mmpatch.memory.planner import BudgetFit
     hook = MemoryBudgetHook()
     hook.budget = 10 * 2**20
-    hook.plan = MemoryPlan(budget=hook.budget, patches_per_iter=2,
+    hook.fit = BudgetFit(budget=hook.budget, patches_per_iter=2,
                            fill_chunk=4, predicted_peak=9 * 2**20,
                            base_peak=8 * 2**20, per_patch=2**19,
                            per_fill_patch=0, num_cells=16)
@@ -280,14 +283,14 @@ def test_full_gradient_budget_plans_the_chunk(seg_scope, mixed_data,
     probe = Runner.from_cfg(cfg_for('1T', 1))
     probe.train()
     loose = next(h for h in probe.hooks
-                 if type(h).__name__ == 'MemoryBudgetHook').plan
+                 if type(h).__name__ == 'MemoryBudgetHook').fit
     assert loose.backward_chunk == 8 and loose.per_fill_patch > 0
     usable = loose.base_peak + loose.per_fill_patch * 2  # a chunk of 3
     budget = int(usable / (1 - MARGIN)) + 1
     runner = Runner.from_cfg(cfg_for(budget, 4))
     runner.train()
     plan = next(h for h in runner.hooks
-                if type(h).__name__ == 'MemoryBudgetHook').plan
+                if type(h).__name__ == 'MemoryBudgetHook').fit
     assert plan.fill_chunk == plan.backward_chunk == 3
     assert runner.model.step_plan.backward_chunk == 3
     assert runner.model.last_step_stats.backward_chunk == 3

@@ -103,7 +103,7 @@ def test_hook_plans_budget_and_holds_it(seg_scope, tiny_data, tmp_path):
     runner, hook = _run(runner_cfg(tiny_data, str(tmp_path), max_iters=3,
                                    patches_per_iter='auto',
                                    memory_budget='40M'), 'MemoryBudgetHook')
-    assert hook.plan is not None and 1 <= hook.plan.patches_per_iter <= 16
+    assert hook.fit is not None and 1 <= hook.fit.patches_per_iter <= 16
     assert runner.model.step_plan.patches_per_iter is not None
     assert max(_history(runner, 'memory/peak_mb')) <= 40
 

@@ -1,7 +1,9 @@
 """Sliced inference scored like mmengine's test loop, on two tiny canvases
-(``mmpatch.evaluation.sliced``, ``tools/analysis_tools/sliced_eval.py``)."""
+(the library: ``mmpatch.evaluation.sliced``; the model building and the
+scoring: ``tools/analysis_tools/sliced_eval.py``)."""
 import json
 import os.path as osp
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +17,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CROP = osp.join(ROOT, 'configs/det/ultradigits_scales/fcos_crop_scales.py')
 DOWN = osp.join(ROOT,
                 'configs/det/ultradigits_scales/fcos_downsampled_scales.py')
+# sliced_eval.py, importable as the tools beside it import it
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 
 
 @pytest.fixture(scope='module')
@@ -31,7 +35,7 @@ def data(tmp_path_factory):
 
 
 def _cfg(path, root, tmp, score_thr=0.05):
-    from mmpatch.evaluation.sliced import load_config
+    from sliced_eval import load_config
     cfg = load_config(path)
     cfg.model.backbone.init_cfg = None  # no pretrained file in a test
     cfg.model.test_cfg.score_thr = score_thr
@@ -83,8 +87,7 @@ class Oracle(torch.nn.Module):
 
 def test_perfect_prediction_scores_1_and_json_loads(data, tmp_path):
     from pycocotools.coco import COCO
-
-    from mmpatch.evaluation.sliced import evaluate_detector
+    from sliced_eval import evaluate_detector
     cfg = _cfg(CROP, data, tmp_path)
     coco = json.load(open(data + 'annotations/instances_test.json'))
     boxes = {}
@@ -110,8 +113,7 @@ def test_one_slice_equals_test_loop(data, tmp_path):
     """The whole canvas as one slice gives the test loop's detections and
     AP exactly (a random FCOS with score_thr 0: 100 boxes a canvas)."""
     from mmengine.runner import Runner
-
-    from mmpatch.evaluation.sliced import build_model, evaluate_detector
+    from sliced_eval import build_model, evaluate_detector
     torch.manual_seed(0)
     cfg = _cfg(CROP, data, tmp_path / 'a', score_thr=0.0)
     model = build_model(cfg)
@@ -136,7 +138,7 @@ def test_one_slice_equals_test_loop(data, tmp_path):
 
 
 def test_refuses_a_resizing_pipeline(data, tmp_path):
-    from mmpatch.evaluation.sliced import build_model, evaluate_detector
+    from sliced_eval import build_model, evaluate_detector
     cfg = _cfg(DOWN, data, tmp_path)
     with pytest.raises(ValueError, match='stored size'):
         evaluate_detector(cfg, build_model(cfg), 'test', slice_size=128,

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mmpatch.memory import MemoryMeter
-from mmpatch.memory.planner import BudgetError, plan_memory
+from mmpatch.memory.planner import BudgetError, fit_budget
 from mmpatch.patchgd import StepPlan
 from tests.test_models.test_segmentor import build, samples_for, unet_cfg
 
@@ -40,7 +40,7 @@ def test_planner_choice_from_measurements(seg_scope):
         return (100 + 10 * trial.k + 2 * trial.fill_chunk) * MiB
 
     budget = int((100 + 10 + 2 + 10 * 3 + 2 * 7) * MiB / 0.95) + 1
-    plan = plan_memory(model, batch, optim, budget, measure)
+    plan = fit_budget(model, batch, optim, budget, measure)
     assert seen == [(1, 1), (2, 1), (1, 8)]
     assert plan.per_patch == 10 * MiB and plan.per_fill_patch == 2 * MiB
     assert (plan.fill_chunk, plan.patches_per_iter) == (8, 4)
@@ -49,14 +49,14 @@ def test_planner_choice_from_measurements(seg_scope):
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     # a budget that fits every cell gives k = m * n
-    big = plan_memory(model, batch, optim, 10 * 2**30, measure)
+    big = fit_budget(model, batch, optim, 10 * 2**30, measure)
     assert big.patches_per_iter == 8
 
 
 def test_planner_error_names_budget_need_and_knobs(seg_scope):
     model, batch, optim = _model_and_batch()
     with pytest.raises(BudgetError) as err:
-        plan_memory(model, batch, optim, 50 * MiB,
+        fit_budget(model, batch, optim, 50 * MiB,
                     lambda fn: (fn(), 120 * MiB)[1])
     msg = str(err.value)
     for text in ('50.00 MiB', '120.00 MiB', 'patch_size', 'latent_channels',
@@ -75,7 +75,7 @@ def test_planned_step_stays_within_measured_budget(seg_scope):
 
     one = measure(lambda: None)  # weights only
     budget = one + 6 * MiB
-    plan = plan_memory(model, batch, optim, budget, measure)
+    plan = fit_budget(model, batch, optim, budget, measure)
     assert 1 <= plan.patches_per_iter <= 8
     model.set_step_plan(StepPlan(patches_per_iter=plan.patches_per_iter,
                                  fill_chunk=plan.fill_chunk))
@@ -88,7 +88,7 @@ def test_planner_counts_optimizer_state_of_the_first_step(seg_scope):
     from mmpatch.memory import tensor_bytes
     model, batch, optim = _model_and_batch('adam')
     weights = tensor_bytes(model)
-    plan = plan_memory(model, batch, optim, 10 * 2**30,
+    plan = fit_budget(model, batch, optim, 10 * 2**30,
                        lambda fn: (fn(), 100 * MiB)[1])
     assert plan.base_peak >= 100 * MiB + 2 * weights * 0.9
     assert not optim.optimizer.state, 'the trials leave no state behind'
@@ -109,7 +109,7 @@ def test_planner_full_gradient_chooses_one_chunk(seg_scope):
         return (100 + 3 * trial.fill_chunk) * MiB
 
     budget = int((100 + 3 * 5) * MiB / 0.95) + 1
-    plan = plan_memory(model, batch, optim, budget, measure)
+    plan = fit_budget(model, batch, optim, budget, measure)
     assert seen == [(8, 1, 1), (8, 8, 8)]
     assert plan.per_fill_patch == 3 * MiB and plan.per_patch == 0
     assert (plan.fill_chunk, plan.backward_chunk) == (5, 5)
@@ -129,7 +129,7 @@ def test_planned_full_gradient_step_stays_within_budget(seg_scope):
         return meter.peak_bytes
 
     budget = measure(lambda: None) + 4 * MiB
-    plan = plan_memory(model, batch, optim, budget, measure)
+    plan = fit_budget(model, batch, optim, budget, measure)
     assert 1 <= plan.fill_chunk <= 8
     model.set_step_plan(StepPlan(**plan.step_plan_fields()))
     peak = measure(lambda: model.train_step(copy.deepcopy(batch), optim))

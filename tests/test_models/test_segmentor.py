@@ -123,7 +123,7 @@ def test_exactness_full_gradient(seg_scope, make_cfg, num_classes):
 
 
 def test_exactness_full_gradient_train_bn(seg_scope):
-    """bn_mode='train' (the default of 'full'): the fill's chunks of 4
+    """full_bn_mode='train' (the default): the fill's chunks of 4
     patches give the batch statistics, the backward re-encodes the same
     chunks with the running statistics left alone, so the gradient and the
     running statistics equal the full computation's (each patch counted
@@ -131,7 +131,7 @@ def test_exactness_full_gradient_train_bn(seg_scope):
     model = build(unet_cfg(patch_cfg=dict(
         patch_size=32, gradient='full', fill_chunk=4))).double()
     shapes, batch_shape = [(64, 80), (40, 50)], (64, 80)
-    assert model.patch_cfg.bn_mode == 'train'
+    assert model.patch_cfg.full_bn_mode == 'train'
     assert_step_equals_full(model, batch(shapes, batch_shape),
                             samples_for(shapes, batch_shape), train_bn=True)
 
@@ -203,7 +203,8 @@ def test_training_step_changes_weights_and_logs(seg_scope):
     (dict(patch_size=32, patches_per_iter=0), 'patches_per_iter'),
     (dict(patch_size=32, sampling='all'), 'sampling'),
     (dict(patch_size=32, accumulate=9), 'accumulate'),
-    (dict(patch_size=32, bn_mode='frozen'), 'bn_mode'),
+    (dict(patch_size=32, fill_bn_mode='frozen'), 'fill_bn_mode'),
+    (dict(patch_size=32, full_bn_mode='eval'), 'set fill_bn_mode'),
     (dict(patch_size=32, sample_fraction=1.5), 'sample_fraction'),
     (dict(patch_size=32, patches_per_iter='auto'), 'memory budget'),
     (dict(patch_size=32, memory_budget='lots'), 'lots'),

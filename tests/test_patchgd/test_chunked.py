@@ -164,33 +164,52 @@ def test_full_gradient_config_errors(options, match):
 
 def test_full_gradient_modes_defaults():
     from mmpatch.patchgd import PatchGDConfig
-    with pytest.warns(UserWarning, match='without bn_mode'):
+    with pytest.warns(UserWarning, match='without full_bn_mode'):
         full = PatchGDConfig.build(dict(gradient='full'))
     assert (full.inner_iters, full.sample_fraction, full.accumulate,
-            full.bn_mode) == (1, 1.0, 1, 'train')
+            full.full_bn_mode, full.fill_bn_mode) == (1, 1.0, 1, 'train',
+                                                      None)
     sampled = PatchGDConfig.build({})
     assert (sampled.inner_iters, sampled.sample_fraction,
-            sampled.bn_mode) == (4, 0.25, 'eval')
+            sampled.fill_bn_mode, sampled.full_bn_mode) == (4, 0.25, 'eval',
+                                                            None)
+
+
+@pytest.mark.parametrize('options,match', [
+    (dict(gradient='full', full_bn_mode='eval', fill_bn_mode='eval'),
+     "fill_bn_mode applies to gradient='sampled' only.*set full_bn_mode"),
+    (dict(full_bn_mode='eval'),
+     "full_bn_mode applies to gradient='full' only.*set fill_bn_mode"),
+    (dict(gradient='full', full_bn_mode='frozen'),
+     'full_bn_mode must be one of'),
+])
+def test_bn_mode_is_named_per_gradient_mode(options, match):
+    """Each gradient mode has its own BatchNorm option (they govern
+    different things: the fill, or the whole step); the other mode's is
+    refused with the key to use."""
+    from mmpatch.patchgd import PatchGDConfig
+    with pytest.raises(ValueError, match=match):
+        PatchGDConfig.build(options)
 
 
 def test_full_gradient_warns_when_bn_mode_is_left_to_default():
     """A ``_delete_=True`` over a base's patch_cfg drops its
-    ``bn_mode='eval'`` too: the full mode's default then normalises each
+    ``full_bn_mode='eval'`` too: the full mode's default then normalises each
     chunk by its own statistics (UltraDigits-cls, pretrained θ1: 45.7 %
     against 99.0 % top-1), so leaving it unset says so; setting it, or the
     sampled mode, is silent."""
     from mmpatch.patchgd import PatchGDConfig
-    with pytest.warns(UserWarning, match="bn_mode='eval'"):
+    with pytest.warns(UserWarning, match="full_bn_mode='eval'"):
         PatchGDConfig.build(dict(gradient='full'))
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        for cfg in (dict(gradient='full', bn_mode='train'),
-                    dict(gradient='full', bn_mode='eval'), {}):
+        for cfg in (dict(gradient='full', full_bn_mode='train'),
+                    dict(gradient='full', full_bn_mode='eval'), {}):
             PatchGDConfig.build(cfg)
 
 
 def test_train_bn_needs_equal_chunks(seg_scope):
-    """bn_mode='train' normalises each chunk by its own statistics: a
+    """full_bn_mode='train' normalises each chunk by its own statistics: a
     backward chunk other than the fill chunk would re-encode different
     features, so the step refuses it and names both fixes."""
     from tests.test_models.test_segmentor import build, samples_for, unet_cfg
@@ -201,12 +220,12 @@ def test_train_bn_needs_equal_chunks(seg_scope):
                 data_samples=samples_for([(64, 96)], (64, 96)))
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(ValueError, match=r'backward chunk \(2\) must equal '
-                       r"the fill chunk \(4\).*bn_mode='eval'"):
+                       r"the fill chunk \(4\).*full_bn_mode='eval'"):
         model.train_step(data, optim)
 
 
 def test_full_gradient_bn_eval_freezes_theta1_norms(seg_scope):
-    """bn_mode='eval' in gradient='full': θ1's BatchNorm uses and keeps its
+    """full_bn_mode='eval' in gradient='full': θ1's BatchNorm uses and keeps its
     running statistics in the whole step (norm_eval), the global patch
     included, and is back in train mode afterwards."""
     from torch.nn.modules.batchnorm import _BatchNorm
@@ -214,7 +233,7 @@ def test_full_gradient_bn_eval_freezes_theta1_norms(seg_scope):
     from tests.test_models.test_segmentor import build, samples_for, unet_cfg
     model = build(unet_cfg(patch_cfg=dict(
         patch_size=32, gradient='full', fill_chunk=4, backward_chunk=2,
-        bn_mode='eval'))).train()
+        full_bn_mode='eval'))).train()
     norms = [m for mod in model.patch_encoder_modules()
              for m in mod.modules() if isinstance(m, _BatchNorm)]
     before = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]

@@ -27,8 +27,8 @@ def test_sides_buckets_and_data_agree():
     # the equal-memory sides found by equal_memory.py (configs' headers)
     assert (canvas, s_d, s_c) == (1024, 512, 512)
     assert crop.repeat == (-(-canvas // s_c))**2  # a tiling: one canvas
-    buckets = {k: tuple(v) for k, v in
-               _cfg('_base_/dataset.py').size_buckets.items()}
+    data = _cfg('../../_base_/datasets/ultradigits_scales_det.py')
+    buckets = {k: tuple(v) for k, v in data.size_buckets.items()}
     assert buckets == bucket_edges(canvas, s_d, s_c)
     for split in ('val', 'test'):
         assert _cfg('fcos_patchgd_full_scales.py')[
@@ -102,8 +102,7 @@ def test_prepare_config_applies_the_run(tmp_path):
     'ours_full', 'ours', 'ours_noglobal', 'downsampled', 'crop', 'full'])
 def test_every_config_builds(method):
     import det_comparison
-
-    from mmpatch.evaluation.sliced import build_model, load_config
+    from sliced_eval import build_model, load_config
     cfg = load_config(CFG + det_comparison.METHODS[method][1])
     cfg.model.backbone.init_cfg = None  # no pretrained file in a test
     model = build_model(cfg)
@@ -116,9 +115,8 @@ def test_demo_runs_ours_full_and_the_baselines(monkeypatch, capsys):
     sys.path.insert(0, osp.join(ROOT, 'tools'))
     import demo
     seen = {}
-    comparison = SimpleNamespace(
-        main=lambda argv: seen.setdefault('argv', argv))
-    monkeypatch.setattr(demo, 'load_comparison', lambda: comparison)
+    monkeypatch.setattr(demo, 'run_comparison',
+                        lambda argv: seen.setdefault('argv', argv))
     monkeypatch.setattr(demo.osp, 'exists', lambda path: True)
     assert demo.main([]) == 0
     argv = seen['argv']

@@ -1,6 +1,6 @@
 """tools/analysis_tools/run_benchmarks.py: the page rendered from its
 template and saved (fake) results, the seed aggregation, the growth checks,
-and the epoch schedule of mmpatch.utils.experiment."""
+and the epoch schedule of tools/analysis_tools/experiment.py."""
 import importlib
 import json
 import os.path as osp
@@ -207,14 +207,15 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
     assert '> BudgetError: too small' in page
 
 
-def test_epoch_schedule_of_an_experiment(tmp_path):
+def test_epoch_schedule_of_an_experiment(tmp_path, bm):
     """``epochs`` of an iteration-based config: iterations from the
     training set's length and batch size, validation (and precise BN)
     every ``val_every`` epochs, the checkpoint at the end."""
+    # experiment.py is beside run_benchmarks.py: on sys.path while ``bm`` is
+    from experiment import epoch_options
     from mmengine.config import Config
 
     from mmpatch.datasets.ultradigits_cls import generate_ultradigits_cls
-    from mmpatch.utils.experiment import epoch_options
     data = str(tmp_path / 'udcls')
     generate_ultradigits_cls(data, canvas_size=512, num_train=9, num_val=1,
                              num_test=1)

@@ -53,7 +53,7 @@ Methods:
 
 * ``ours``: CONFIG as given (a PatchGD model);
 * the baseline: ``--baseline-config`` if given, otherwise the same network
-  as the host library's stock model, ``PatchGDMixin.host_model_cfg`` of the
+  as the host library's stock model, ``HostModel.host_model_cfg`` of the
   config's model class (``FCOS`` / ``SingleStageDetector``,
   ``EncoderDecoder`` or ``ImageClassifier``, the PatchGD-only keys
   removed). ``full`` runs it

@@ -12,7 +12,7 @@ fresh process (``--jobs`` at a time, one thread each). Then each epoch's
 checkpoint is scored on the validation canvases (the time-to-accuracy
 curve: val AP against training wall-clock, validation excluded) and the
 last on the test canvases: whole-image inference, or sliced inference at
-the crop side for the crop-trained baseline (mmpatch/evaluation/sliced.py),
+the crop side for the crop-trained baseline (sliced_eval.py beside it),
 the crop model's inference also timed at ours' patch size. Writes
 WORK_DIR/det_comparison.{json,md} (mean ± std over seeds), the picture
 time_to_accuracy.png and the whole-canvas predictions predictions.png.
@@ -82,7 +82,7 @@ def prepare_config(method, seed, args, run_dir):
 def run_one(method, seed, args):
     """Train one (method, seed) unless done, then score it (fresh
     processes; a run trained already is only scored)."""
-    from mmpatch.utils.experiment import run_subprocess
+    from experiment import run_subprocess  # beside this script
     run_dir = osp.join(args.work_dir, method, f'seed{seed}')
     if osp.exists(osp.join(run_dir, 'scores.json')) and not args.force:
         return
@@ -105,8 +105,7 @@ def score_run(run_dir):
     """Val AP of every (``curve_every``-th) epoch and test metrics of the
     last one; writes RUN_DIR/scores.json."""
     from mmengine.config import Config
-
-    from mmpatch.evaluation.sliced import score_checkpoints
+    from sliced_eval import score_checkpoints  # beside this script
     spec = json.load(open(osp.join(run_dir, 'spec.json')))
     clock = json.load(open(osp.join(run_dir, 'train_clock.json')))
     ckpts = {int(re.findall(r'epoch_(\d+)', p)[0]): p

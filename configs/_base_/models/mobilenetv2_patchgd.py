@@ -37,7 +37,7 @@ model = dict(
         sampling='disjoint',
         keep_updates=True,
         fill_chunk=16,
-        bn_mode='eval'),
+        fill_bn_mode='eval'),
     latent_channels=256,
     global_fusion='add',
     grid_head=dict(channels=256, num_blocks=3, dropout=0.1))

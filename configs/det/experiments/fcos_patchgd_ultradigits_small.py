@@ -12,8 +12,8 @@
 #       --size 1024 --digits 6 10 --min-digit-size 16 \
 #       --max-digit-frac 0.03 --num-train 128 --num-val 16 --num-test 32
 # Run (each side for the same wall-clock time):
-#   python -m mmpatch.utils.experiment CONFIG --work-dir DIR --json OUT \
-#       --time-limit 540 --cfg-options-json \
+#   python tools/analysis_tools/experiment.py CONFIG --work-dir DIR \
+#       --json OUT --time-limit 540 --cfg-options-json \
 #       '{"train_cfg.max_iters": 100000, "train_cfg.val_interval": 100000}'
 _base_ = ['../fcos_patchgd_ultradigits.py']
 model = dict(

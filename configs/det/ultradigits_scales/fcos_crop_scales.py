@@ -19,7 +19,7 @@
 #       --slice-size 512
 # (its own test loop, tools/test.py, runs it on whole canvases at once.)
 # Digits longer than 512 px (no crop holds them whole) are the "huge" bucket.
-_base_ = ['./_base_/stock.py']
+_base_ = ['./fcos_full_scales.py']
 crop_size = 512
 repeat = 4
 train_pipeline = [

@@ -12,7 +12,7 @@
 # Boxes are rescaled to the canvas for scoring, as mmdet does. A digit below
 # 8 px once downsampled (longer side < 16 px of the canvas) is the
 # "tiny" bucket of the comparison.
-_base_ = ['./_base_/stock.py']
+_base_ = ['./fcos_full_scales.py']
 img_scale = (512, 512)
 train_pipeline = [
     dict(type='LoadCachedImage', cache_dir='data/ultradigits_scales/cache'),

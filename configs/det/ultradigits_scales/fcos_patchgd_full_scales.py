@@ -4,9 +4,9 @@
 # every cell; θ2's backward gives dL/dZ and the 16 cells are re-encoded
 # backward_chunk = 4 at a time and back-propagated with their slice of it
 # (the exact gradient of the whole canvas). BatchNorm in train mode
-# (bn_mode='train'), which needs the fill chunk equal to the backward chunk
-# (both passes normalise the same groups of patches). Latent 8, the head's
-# towers in θ1, the uint8 batch (./_base_/patchgd.py).
+# (full_bn_mode='train'), which needs the fill chunk equal to the backward
+# chunk (both passes normalise the same groups of patches). Latent 8, the
+# head's towers in θ1, the uint8 batch (./fcos_patchgd_scales.py).
 # The reference of the equal-memory baselines: measured peak training
 # memory 71.6 MiB (batch 1, 1024 px):
 #   python tools/analysis_tools/benchmark_memory.py \
@@ -20,7 +20,7 @@
 # canvases, lr 1e-3) the full step reached test AP 0.020 (tiny 0.007, huge
 # 0.23) against the sampled step's 0.008 (0.002, 0.12), at ~1.4x its time
 # per step. Training logs ~72 MiB (MemoryLoggerHook) on real canvases.
-_base_ = ['./_base_/patchgd.py']
+_base_ = ['./fcos_patchgd_scales.py']
 model = dict(
     patch_cfg=dict(_delete_=True, gradient='full', patch_size=256,
-                   backward_chunk=4, fill_chunk=4, bn_mode='train'))
+                   backward_chunk=4, fill_chunk=4, full_bn_mode='train'))

@@ -12,4 +12,30 @@
 # benchmark_memory's synthetic batch has 5 boxes an image; a training canvas
 # has about 15 digits, and FCOS's target assignment grows with points x
 # boxes, so training logs a little more (MemoryLoggerHook).
-_base_ = ['./_base_/patchgd.py']
+# The PatchGD side, which fcos_patchgd_full_scales.py inherits: the same
+# data, schedule and checkpoints as the stock side (fcos_full_scales.py),
+# the PatchGD model and runtime; the hooks are patchgd_runtime's plus the
+# clock, with the memory meter on one iteration in 10 as the stock side's.
+_base_ = [
+    '../../_base_/models/fcos_patchgd_mini_digits.py',
+    '../../_base_/datasets/ultradigits_scales_det.py',
+    'mmdet::_base_/default_runtime.py',
+    '../../_base_/patchgd_runtime.py',
+    '../../_base_/schedules/adam_6e.py',
+]
+custom_imports = dict(
+    imports=['mmpatch', 'mmpatch.models.detector',
+             'mmpatch.datasets.lazy_image',
+             'mmpatch.evaluation.size_buckets'],
+    allow_failed_imports=False)
+custom_hooks = [
+    dict(type='MemoryLoggerHook', interval=10),
+    dict(type='MemoryBudgetHook'),
+    dict(type='LazyImageCheckHook'),
+    dict(type='TrainClockHook')
+]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1,
+                    max_keep_ckpts=-1))
+log_processor = dict(by_epoch=True)

@@ -5,7 +5,6 @@ wants (memory logging, the memory budget, the lazy-image check).
 """
 from .latent_cache import LatentCacheHook
 from .lazy_image_check import LazyImageCheckHook
-from .legacy import LatentBufferHook
 from .memory_budget import BudgetExceededError, MemoryBudgetHook
 from .memory_logger import MemoryLoggerHook
 from .precise_bn import PatchPreciseBNHook
@@ -15,5 +14,5 @@ from .train_clock import TrainClockHook
 __all__ = [
     'MemoryLoggerHook', 'MemoryBudgetHook', 'BudgetExceededError',
     'LatentCacheHook', 'PatchPreciseBNHook', 'LazyImageCheckHook',
-    'TrainTimeLimitHook', 'TrainClockHook', 'LatentBufferHook'
+    'TrainTimeLimitHook', 'TrainClockHook'
 ]

@@ -2,10 +2,10 @@
 from dataclasses import replace
 
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from mmpatch.patchgd import HostLatentCache, PatchGDMixin
-from .memory_logger import unwrap
 
 
 @HOOKS.register_module()
@@ -29,7 +29,9 @@ class LatentCacheHook(Hook):
         self.cache = HostLatentCache(refresh_interval)
 
     def before_train(self, runner) -> None:
-        model = unwrap(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         if not isinstance(model, PatchGDMixin):
             raise TypeError(
                 f'LatentCacheHook caches the latent buffer of mmpatch models; '

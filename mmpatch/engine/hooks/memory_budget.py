@@ -4,13 +4,14 @@ from dataclasses import replace
 from typing import Any, Optional
 
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from mmpatch.datasets.sizes import dataset_sizes, largest_samples
 from mmpatch.memory import MIB, MemoryMeter, format_bytes, parse_bytes
-from mmpatch.memory.planner import MemoryPlan, plan_memory
+from mmpatch.memory.planner import BudgetFit, fit_budget
 from mmpatch.patchgd import PatchGDMixin
-from .memory_logger import PEAK_KEY, MemoryLoggerHook, unwrap
+from .memory_logger import PEAK_KEY, MemoryLoggerHook
 
 
 class BudgetExceededError(RuntimeError):
@@ -49,7 +50,7 @@ class MemoryBudgetHook(Hook):
       (:mod:`mmpatch.datasets.sizes`, nothing is decoded), the
       ``batch_size`` largest are collated as the loader does, and the memory
       planner's trial steps on them choose k and the fill chunk
-      (:func:`~mmpatch.memory.planner.plan_memory`). The run stops before
+      (:func:`~mmpatch.memory.planner.fit_budget`). The run stops before
       training if k = 1 does not fit, or if the k that ``patch_cfg`` fixes
       does not.
     * **Before each iteration** whose batch has more grid cells than the
@@ -80,11 +81,13 @@ class MemoryBudgetHook(Hook):
             parse_bytes(memory_budget) if memory_budget is not None else None)
         self.margin = margin
         self.budget: Optional[int] = None
-        self.plan: Optional[MemoryPlan] = None
+        self.fit: Optional[BudgetFit] = None
         self._pending = False  # an iteration ran whose peak is unchecked
 
     def before_train(self, runner) -> None:
-        model = unwrap(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         if not isinstance(model, PatchGDMixin):
             return
         self.budget = self.memory_budget or model.patch_cfg.budget_bytes
@@ -101,9 +104,9 @@ class MemoryBudgetHook(Hook):
                                   loader_batch_size(loader),
                                   model.patch_cfg.patch_size)
         batch = loader.collate_fn([loader.dataset[i] for i in indices])
-        self._plan(runner, model, batch)
+        self._fit(runner, model, batch)
 
-    def _plan(self, runner, model: PatchGDMixin, batch: Any) -> None:
+    def _fit(self, runner, model: PatchGDMixin, batch: Any) -> None:
         """Plan on ``batch`` and hand the model the plan's choices."""
         cfg = model.patch_cfg
         fixed = (cfg.patches_per_iter
@@ -122,12 +125,12 @@ class MemoryBudgetHook(Hook):
                 trial()
             return meter.peak_bytes
 
-        self.plan = plan_memory(model, batch, runner.optim_wrapper,
-                                self.budget, measure, self.margin,
-                                runner.logger, fixed_k=fixed)
+        self.fit = fit_budget(model, batch, runner.optim_wrapper,
+                              self.budget, measure, self.margin,
+                              runner.logger, fixed_k=fixed)
         model.set_step_plan(
             replace(model.step_plan,
-                    **self.plan.step_plan_fields(fixed_k=fixed is not None),
+                    **self.fit.step_plan_fields(fixed_k=fixed is not None),
                     planned_cells=batch_cells(batch, cfg.patch_size)))
 
     def before_train_iter(self,
@@ -137,14 +140,16 @@ class MemoryBudgetHook(Hook):
         if self.budget is None:
             return
         self._check_last_peak(runner)
-        model = unwrap(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         cells = batch_cells(data_batch, model.patch_cfg.patch_size)
         if cells > model.step_plan.planned_cells:
             runner.logger.info(
                 f'iteration {runner.iter + 1}: a batch of {cells} grid cells, '
                 f'more than the {model.step_plan.planned_cells} the memory '
                 'plan was made for: planning again before it runs')
-            self._plan(runner, model, data_batch)
+            self._fit(runner, model, data_batch)
         self._pending = True
 
     def after_train(self, runner) -> None:
@@ -162,7 +167,7 @@ class MemoryBudgetHook(Hook):
                 f'iteration {runner.iter}: the measured peak '
                 f'{format_bytes(peak)} passed memory_budget='
                 f'{format_bytes(self.budget)}; the plan predicted '
-                f'{format_bytes(self.plan.predicted_peak)} '
-                f'({self.plan.summary()}). Raise the budget, or keep more of '
+                f'{format_bytes(self.fit.predicted_peak)} '
+                f'({self.fit.summary()}). Raise the budget, or keep more of '
                 f'it free: MemoryBudgetHook(margin={self.margin}) -> a larger '
                 'margin')

@@ -13,12 +13,6 @@ from mmpatch.patchgd import PatchGDMixin
 PEAK_KEY = 'train/memory/peak_mb'
 
 
-def unwrap(runner) -> Any:
-    """The runner's model without its DDP wrapper."""
-    model = runner.model
-    return model.module if is_model_wrapper(model) else model
-
-
 @HOOKS.register_module()
 class MemoryLoggerHook(Hook):
     """Measures the peak memory of each training iteration and logs it.
@@ -59,7 +53,9 @@ class MemoryLoggerHook(Hook):
         return runner.iter < 2 or runner.iter % self.interval == 0
 
     def before_train(self, runner) -> None:
-        model = unwrap(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         self.meter = MemoryMeter(device=next(model.parameters()).device,
                                  track=[model, runner.optim_wrapper])
 
@@ -78,7 +74,9 @@ class MemoryLoggerHook(Hook):
                          data_batch: Any = None,
                          outputs: Optional[dict] = None) -> None:
         hub = runner.message_hub
-        model = unwrap(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         stats = (model.last_step_stats
                  if isinstance(model, PatchGDMixin) else None)
         if stats is not None:

@@ -4,10 +4,10 @@ from typing import Any, Iterator, Optional
 
 import torch
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from mmpatch.patchgd import PatchGDMixin
-from .memory_logger import unwrap
 
 
 def training_batches(loader, num_batches: int, seed: int) -> Iterator[Any]:
@@ -76,7 +76,9 @@ class PatchPreciseBNHook(Hook):
             iteration (int, optional): the iteration to name in the log and
                 to seed the draw of batches with; defaults to the runner's.
         """
-        model = unwrap(runner)
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
         if not isinstance(model, PatchGDMixin):
             raise TypeError(f'PatchPreciseBNHook recalibrates mmpatch '
                             f'models; got {type(model).__name__}')

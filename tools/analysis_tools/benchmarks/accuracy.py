@@ -1,12 +1,12 @@
 """Accuracy comparisons: every row of a task trained for the same number
 of epochs, once per seed, then aggregated as mean ± std.
 
-Each run is :func:`mmpatch.utils.experiment.run_subprocess` (a fresh
-interpreter: train with validation every ``val_every`` epochs, then test
-the final weights) with ``randomness.seed`` set through cfg options and
-``epochs``: the iteration-based configs train ``epochs *
-ceil(len(train set) / batch size)`` iterations. ``ctx.jobs`` runs go at a
-time, each on ``ctx.threads`` threads, the longest first.
+Each run is :func:`run_subprocess` of ``experiment.py`` (beside
+``run_benchmarks.py``; a fresh interpreter: train with validation every
+``val_every`` epochs, then test the final weights) with ``randomness.seed``
+set through cfg options and ``epochs``: the iteration-based configs train
+``epochs * ceil(len(train set) / batch size)`` iterations. ``ctx.jobs`` runs
+go at a time, each on ``ctx.threads`` threads, the longest first.
 """
 import math
 import os
@@ -94,7 +94,7 @@ def _options(ctx: Context, task: Task, row: Row, seed: int) -> Dict:
 
 def _one(ctx: Context, task: Task, row: Row, seed: int, epochs: int,
          options: Dict) -> dict:
-    from mmpatch.utils.experiment import run_subprocess
+    from experiment import run_subprocess  # beside run_benchmarks.py
     work = run_dir(ctx, task, row, seed)
     os.makedirs(work, exist_ok=True)
     # one write with its newline: the runs' threads print at once

@@ -48,7 +48,7 @@ def plan_budget(res: dict, model, optim_wrapper, batch, device) -> None:
     planner's trial steps choose k (unless ``patch_cfg`` fixes it) and the
     chunks, and the model gets them through ``set_step_plan``."""
     from mmpatch.memory import MemoryMeter
-    from mmpatch.memory.planner import plan_memory
+    from mmpatch.memory.planner import fit_budget
     cfg = model.patch_cfg
     fixed = (cfg.patches_per_iter
              if isinstance(cfg.patches_per_iter, int) else None)
@@ -61,7 +61,7 @@ def plan_budget(res: dict, model, optim_wrapper, batch, device) -> None:
             trial()
         return meter.peak_bytes
 
-    plan = plan_memory(model, batch, optim_wrapper, cfg.budget_bytes,
+    plan = fit_budget(model, batch, optim_wrapper, cfg.budget_bytes,
                        measure_trial, fixed_k=fixed)
     model.set_step_plan(
         replace(model.step_plan,
@@ -182,8 +182,8 @@ def breakdown(model, optim_wrapper, batch, device, training: bool):
     meter = MemoryMeter(device=device, track=track)
     recorder = PhaseRecorder(meter)
     try:
-        with torch.set_grad_enabled(training), meter:
-            wrap_phases(recorder, model, optim_wrapper, training)
+        with torch.set_grad_enabled(training), meter, wrap_phases(
+                recorder, model, optim_wrapper, training):
             if training:
                 model.train_step(data, optim_wrapper)
             else:

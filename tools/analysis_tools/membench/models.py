@@ -2,8 +2,9 @@
 host library's stock model of the same network) and its optimizer.
 
 Nothing here knows a model's internals: the stock baseline of a PatchGD
-config is :meth:`PatchGDMixin.host_model_cfg` of the config's model class,
-and a model is PatchGD when it is a :class:`PatchGDMixin`.
+config is :meth:`~mmpatch.models.host.HostModel.host_model_cfg` of the
+config's model class, and a model is PatchGD when it is a
+:class:`PatchGDMixin`.
 """
 import copy
 import importlib
@@ -58,7 +59,8 @@ def patchgd_class(name):
 
 def stock_model_cfg(model_cfg: dict) -> dict:
     """The host library's stock model for a PatchGD model config
-    (:meth:`PatchGDMixin.host_model_cfg` of the config's model class)."""
+    (:meth:`~mmpatch.models.host.HostModel.host_model_cfg` of the config's
+    model class)."""
     cls = patchgd_class(model_cfg.get('type'))
     if cls is None:
         return copy.deepcopy(model_cfg)  # already a stock model

@@ -1,30 +1,34 @@
 """``--breakdown``: the peak and time of a step split by phase.
 
-Each phase is a documented, public method of the training step's pieces
-(:class:`~mmpatch.patchgd.step.TrainStep`,
-:class:`~mmpatch.patchgd.chunked.ChunkedBackward`, the adapter contract of
-:class:`~mmpatch.patchgd.PatchGDMixin`, mmengine's ``OptimWrapper``),
+A PatchGD model's phases are the engine's own
+(:mod:`mmpatch.patchgd.phases`: each is marked in the engine's code and
+heard here through :func:`~mmpatch.patchgd.phases.listen_to_phases`). A
+stock model has no such marks: its phases are the host's public methods
+(the data preprocessor, ``loss``/``predict``, mmengine's ``OptimWrapper``),
 wrapped for one step and restored afterwards. The tables below are what
 the tool documents and records (``tests/test_tools/
 test_benchmark_memory.py`` asserts that every one is recorded).
 """
 import time
-from typing import Any, Callable, Dict, List, Optional
+from contextlib import nullcontext
+from typing import Any, ContextManager, Dict, List, Optional
 
 MIB = 2**20
 
 #: a PatchGD training step, in the order the step meets them
 TRAIN_PHASES = {
     'preprocess': 'the data preprocessor',
-    'fill': 'Z without gradients (PatchGDMixin.fill_latent)',
-    'sample': "each inner iteration's cells (TrainStep.sample; 'sampled')",
+    'fill': 'Z without gradients (LatentBuffer.fill_without_grad)',
+    'sample': "each inner iteration's cells (TrainStep.iterations; "
+              "'sampled')",
     'patch_encode': 'θ1 with gradients on the sampled patches '
-                    "(PatchGDMixin.encode_patches; 'sampled', one pass)",
+                    "(TrainStep.encode_cells; 'sampled', one pass)",
     'scatter': "their features written into Z (LatentBuffer.scatter_)",
     'chunk_encode': 'the sampled cells encoded without gradients into Z, '
                     "chunk by chunk ('sampled' with backward_chunk; "
                     'ChunkedBackward.encode)',
-    'global': 'θ1 on the global patch (PatchGDMixin.global_features)',
+    'global': 'θ1 on the global patch '
+              '(mmpatch.patchgd.layout.global_features)',
     'head_loss': 'fusion, θ2, the head and the loss on the whole-image maps '
                  '(PatchGDMixin.loss_by_latent)',
     'backward': "the loss's backward (OptimWrapper.backward): θ2, and θ1 "
@@ -45,8 +49,9 @@ STOCK_TRAIN_PHASES = ('preprocess', 'forward_loss', 'backward', 'optim_step',
 #: inference of a PatchGD model
 INFER_PHASES = {
     'preprocess': 'the data preprocessor',
-    'fill': 'Z (PatchGDMixin.fill_latent)',
-    'global': 'θ1 on the global patch (PatchGDMixin.global_features)',
+    'fill': 'Z (LatentBuffer.fill_without_grad)',
+    'global': 'θ1 on the global patch '
+              '(mmpatch.patchgd.layout.global_features)',
     'head_predict': 'fusion, θ2, the head and its post-processing '
                     '(PatchGDMixin.predict_by_latent)',
     'other': 'everything between these',
@@ -105,18 +110,14 @@ class PhaseRecorder:
                   for k, v in self.seconds.items()},
         }
 
-    def wrap(self, owner: Any, attr: str, name: str,
-             when: Optional[Callable[..., bool]] = None) -> None:
-        """Make ``owner.attr`` (a method of an instance, or of a class) a
-        phase; ``when(*args, **kwargs)`` False leaves a call out."""
+    def wrap(self, owner: Any, attr: str, name: str) -> None:
+        """Make ``owner.attr`` (a host method of an instance) a phase."""
         had = attr in vars(owner)
         saved = vars(owner).get(attr)
         original = getattr(owner, attr)
         recorder = self
 
         def wrapped(*args, **kwargs):
-            if when is not None and not when(*args, **kwargs):
-                return original(*args, **kwargs)
             recorder.enter(name)
             try:
                 return original(*args, **kwargs)
@@ -135,46 +136,23 @@ class PhaseRecorder:
         self._patched.clear()
 
 
-def _grad_enabled(*args, **kwargs) -> bool:
-    import torch
-    return torch.is_grad_enabled()
-
-
-def _deferred(branch, *args, **kwargs) -> bool:
-    """A global branch with a deferred backward to run (``'once'``)."""
-    return branch.leaves is not None
-
-
 def wrap_phases(recorder: PhaseRecorder, model, optim_wrapper,
-                training: bool) -> None:
-    """Wrap the phases of one training step (``training``) or inference of
-    ``model``: :data:`TRAIN_PHASES` / :data:`INFER_PHASES` for a PatchGD
-    model, :data:`STOCK_TRAIN_PHASES` / :data:`STOCK_INFER_PHASES`
-    otherwise."""
-    from mmpatch.patchgd import LatentBuffer, PatchGDMixin
+                training: bool) -> ContextManager:
+    """Split one training step (``training``) or inference of ``model`` by
+    phase: :data:`TRAIN_PHASES` / :data:`INFER_PHASES` for a PatchGD model
+    (the engine's marks; the preprocessor of inference is the host's),
+    :data:`STOCK_TRAIN_PHASES` / :data:`STOCK_INFER_PHASES` otherwise.
+    Returns the block to run the step in."""
+    from mmpatch.patchgd import PatchGDMixin, listen_to_phases
+    if isinstance(model, PatchGDMixin):
+        if not training:
+            recorder.wrap(model.data_preprocessor, 'forward', 'preprocess')
+        return listen_to_phases(recorder)
     recorder.wrap(model.data_preprocessor, 'forward', 'preprocess')
-    if not isinstance(model, PatchGDMixin):
-        if training:
-            recorder.wrap(model, 'loss', 'forward_loss')
-        else:
-            recorder.wrap(model, 'predict', 'predict')
-    else:
-        recorder.wrap(model, 'fill_latent', 'fill')
-        recorder.wrap(model, 'global_features', 'global')
-        if training:
-            from mmpatch.patchgd.chunked import ChunkedBackward
-            from mmpatch.patchgd.step import GlobalBranch, TrainStep
-            recorder.wrap(TrainStep, 'sample', 'sample')
-            recorder.wrap(model, 'encode_patches', 'patch_encode',
-                          when=_grad_enabled)
-            recorder.wrap(LatentBuffer, 'scatter_', 'scatter')
-            recorder.wrap(ChunkedBackward, 'encode', 'chunk_encode')
-            recorder.wrap(model, 'loss_by_latent', 'head_loss')
-            recorder.wrap(ChunkedBackward, 'backward', 'chunk_backward')
-            recorder.wrap(GlobalBranch, 'close_window', 'global_backward',
-                          when=_deferred)
-        else:
-            recorder.wrap(model, 'predict_by_latent', 'head_predict')
     if training:
+        recorder.wrap(model, 'loss', 'forward_loss')
         recorder.wrap(optim_wrapper, 'backward', 'backward')
         recorder.wrap(optim_wrapper, 'step', 'optim_step')
+    else:
+        recorder.wrap(model, 'predict', 'predict')
+    return nullcontext()

@@ -1,8 +1,13 @@
 """Train + test one config and collect what the demo and benchmarks report.
 
-Each experiment runs in a fresh subprocess (``python -m
-mmpatch.utils.experiment``), so memory, registries' default scope and
-mmengine's global instances never leak from one run into the next.
+    python tools/analysis_tools/experiment.py CONFIG --work-dir DIR \
+        --json OUT [--cfg-options-json JSON] [--time-limit S] [--no-test] \
+        [--epochs N] [--val-every E] [--no-memory-log]
+
+Each experiment runs in a fresh subprocess (this script), so memory,
+registries' default scope and mmengine's global instances never leak from
+one run into the next. The tools beside it (``det_comparison.py``,
+``benchmarks/accuracy.py``) import it through their own folder.
 
 A run is either as long as its config says (or ``time_limit`` seconds), or
 ``epochs`` passes over its training set: an iteration-based config then
@@ -201,8 +206,8 @@ def run_subprocess(config: str,
     os.makedirs(work_dir, exist_ok=True)
     out = osp.join(work_dir, 'experiment.json')
     cmd: List[str] = [
-        python, '-m', 'mmpatch.utils.experiment', config, '--work-dir',
-        work_dir, '--json', out
+        python, osp.abspath(__file__), config, '--work-dir', work_dir,
+        '--json', out
     ]
     if cfg_options:
         cmd += ['--cfg-options-json', json.dumps(cfg_options)]

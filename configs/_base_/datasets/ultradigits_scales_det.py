@@ -12,6 +12,12 @@
 #   tiny:   below 8 px once downsampled to S_d = 512 px: < 8 * 1024 / 512
 #   huge:   longer than the crop side S_c = 512 px, no crop holds it whole
 #   medium: the rest
+# Dataset keys, and the imports of mmpatch's LoadCachedImage and
+# SizeBucketCocoMetric that they use.
+custom_imports = dict(
+    imports=['mmpatch', 'mmpatch.datasets.lazy_image',
+             'mmpatch.evaluation.size_buckets'],
+    allow_failed_imports=False)
 dataset_type = 'CocoDataset'
 data_root = 'data/ultradigits_scales/'
 metainfo = dict(classes=tuple(str(d) for d in range(10)))

@@ -1,0 +1,22 @@
+# The schedule of the UltraDigits-scales comparison
+# (configs/det/ultradigits_scales/): the same 6 epochs for every method (an
+# epoch of the crop baseline is its RepeatDataset's pass: as many random
+# crops as a canvas has slices), Adam with a short linear warm-up and
+# validation at the end only (the time-to-accuracy curve scores each
+# epoch's checkpoint on the validation canvases offline, so training time
+# holds no validation). Loop, optimizer and seed keys only: the configs set
+# the checkpoint every epoch (default_hooks), which mmdet's default_runtime
+# defines.
+max_epochs = 6
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
+                 val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.0),
+    clip_grad=dict(max_norm=10.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+]
+randomness = dict(seed=0)

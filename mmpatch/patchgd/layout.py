@@ -1,0 +1,109 @@
+"""A batch laid out for PatchGD once, and the engine's encoding pieces.
+
+Everything that turns a preprocessed batch into what θ2 reads is here, for
+every caller (the training step, the reference ``loss``, inference, precise
+BN and the memory planner)::
+
+    lay_out        the grid over a preprocessed batch, the padded pixels
+                   and the global patch: a :class:`Batch`
+    lay_out_data   the same from a batch as the dataloader yields it
+    patch_encoder  θ1 on patches with gradients (checkpointed with
+                   ``with_cp``)
+    global_features  θ1 on the global patch (checkpointed with ``with_cp``)
+    encode_batch   Z and G of a batch, for inference
+"""
+from contextlib import nullcontext
+from functools import partial
+from typing import (Any, Callable, ContextManager, List, NamedTuple, Optional,
+                    Sequence, Tuple)
+
+import torch
+from torch import Tensor
+
+from .contract import NORMALIZE_PATCH, PatchAdapter
+from .grid import PatchGrid
+from .latent import LatentBuffer
+from .phases import phase
+
+
+class Batch(NamedTuple):
+    """One preprocessed batch, laid on its grid."""
+    pixels: Any  # the grid-padded batch (B, C, m * ph, n * pw), or a source
+    samples: list
+    grid: PatchGrid
+    image: Optional[Tensor]  # the global patches (B, C, gh, gw), or None
+
+
+def lay_out(model: PatchAdapter, inputs: Any,
+            data_samples: Optional[list]) -> Batch:
+    """Lay the patch grid over a preprocessed batch ``(B, C, H, W)`` (a
+    tensor or a pixel source), pad it to the grid and resize the global
+    patch (it depends on the pixels only, so once per batch).
+
+    A preprocessor that leaves the batch uint8 offers ``normalize_patch``;
+    the grid then normalises each patch as it reads it.
+    """
+    B, _, H, W = inputs.shape
+    valid = None
+    if data_samples:
+        valid = [
+            tuple(s.metainfo.get('img_shape', (H, W)))[:2]
+            for s in data_samples
+        ]
+    cfg = model.patch_cfg
+    normalize = getattr(model.data_preprocessor, NORMALIZE_PATCH, None)
+    grid = PatchGrid((H, W), cfg.patch_size, valid, B, normalize)
+    image = (grid.global_patch(inputs, cfg.global_size)
+             if model.global_fusion is not None else None)
+    return Batch(grid.pad(inputs), data_samples, grid, image)
+
+
+def lay_out_data(model: PatchAdapter, data: Any,
+                 context: ContextManager = nullcontext()) -> Batch:
+    """Preprocess a batch as the dataloader yields it (in training mode,
+    under ``context``, e.g. the optimizer wrapper's autocast) and lay it
+    out."""
+    with phase('preprocess'), context:
+        data = model.data_preprocessor(data, True)
+    return lay_out(model, data['inputs'], data['data_samples'])
+
+
+def checkpointed(encode: Callable[[Tensor], Sequence[Tensor]], x: Tensor,
+                 with_cp: bool) -> List[Tensor]:
+    """``encode(x)``, under activation checkpointing when ``with_cp`` and
+    gradients are on."""
+    if not (with_cp and torch.is_grad_enabled()):
+        return list(encode(x))
+    from torch.utils.checkpoint import checkpoint
+    return list(
+        checkpoint(lambda t: tuple(encode(t)), x, use_reentrant=False))
+
+
+def patch_encoder(model: PatchAdapter,
+                  with_cp: bool) -> Callable[[Tensor], List[Tensor]]:
+    """θ1 on patches, under activation checkpointing when ``with_cp``."""
+    return partial(checkpointed, model.encode_patches, with_cp=with_cp)
+
+
+def global_features(model: PatchAdapter,
+                    image: Optional[Tensor]) -> List[Tensor]:
+    """θ1 of the global patches ``image``, per level ``(B, C_l, gh, gw)``;
+    ``[]`` without a global patch."""
+    if image is None:
+        return []
+    with phase('global'):
+        return checkpointed(model.encode_global, image,
+                            model.patch_cfg.with_cp)
+
+
+def encode_batch(model: PatchAdapter,
+                 batch: Batch) -> Tuple[LatentBuffer, List[Tensor]]:
+    """Z and G of a batch for inference: memory is bounded by the fill
+    chunk's activations plus Z, not by the image size."""
+    cfg = model.patch_cfg
+    latent = LatentBuffer.fill_without_grad(
+        batch.grid, batch.pixels, model.encode_patches,
+        model.step_plan.fill_chunk_for(cfg),
+        model.patch_encoder_modules() if cfg.eval_norms_in_fill else ())
+    with torch.no_grad():
+        return latent, global_features(model, batch.image)
