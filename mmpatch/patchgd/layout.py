@@ -4,8 +4,8 @@ Everything that turns a preprocessed batch into what θ2 reads is here, for
 every caller (the training step, the reference ``loss``, inference, precise
 BN and the memory planner)::
 
-    lay_out        the grid over a preprocessed batch, the padded pixels
-                   and the global patch: a :class:`Batch`
+    lay_out        the grid over a preprocessed batch (make_grid), the
+                   padded pixels and the global patch: a :class:`Batch`
     lay_out_data   the same from a batch as the dataloader yields it
     patch_encoder  θ1 on patches with gradients (checkpointed with
                    ``with_cp``)
@@ -34,11 +34,10 @@ class Batch(NamedTuple):
     image: Optional[Tensor]  # the global patches (B, C, gh, gw), or None
 
 
-def lay_out(model: PatchAdapter, inputs: Any,
-            data_samples: Optional[list]) -> Batch:
-    """Lay the patch grid over a preprocessed batch ``(B, C, H, W)`` (a
-    tensor or a pixel source), pad it to the grid and resize the global
-    patch (it depends on the pixels only, so once per batch).
+def make_grid(model: PatchAdapter, inputs: Any,
+              data_samples: Optional[list]) -> PatchGrid:
+    """The patch grid over a preprocessed batch ``(B, C, H, W)`` (a tensor
+    or a pixel source), each image's valid region from its ``img_shape``.
 
     A preprocessor that leaves the batch uint8 offers ``normalize_patch``;
     the grid then normalises each patch as it reads it.
@@ -50,11 +49,25 @@ def lay_out(model: PatchAdapter, inputs: Any,
             tuple(s.metainfo.get('img_shape', (H, W)))[:2]
             for s in data_samples
         ]
-    cfg = model.patch_cfg
     normalize = getattr(model.data_preprocessor, NORMALIZE_PATCH, None)
-    grid = PatchGrid((H, W), cfg.patch_size, valid, B, normalize)
-    image = (grid.global_patch(inputs, cfg.global_size)
-             if model.global_fusion is not None else None)
+    return PatchGrid((H, W), model.patch_cfg.patch_size, valid, B, normalize)
+
+
+def global_size(model: PatchAdapter) -> Optional[Tuple[int, int]]:
+    """The size of the global patch ``(gh, gw)``; None without one."""
+    if model.global_fusion is None:
+        return None
+    return model.patch_cfg.global_size
+
+
+def lay_out(model: PatchAdapter, inputs: Any,
+            data_samples: Optional[list]) -> Batch:
+    """Lay the patch grid over a preprocessed batch, pad it to the grid
+    and resize the global patch (it depends on the pixels only, so once
+    per batch)."""
+    grid = make_grid(model, inputs, data_samples)
+    size = global_size(model)
+    image = grid.global_patch(inputs, size) if size else None
     return Batch(grid.pad(inputs), data_samples, grid, image)
 
 
@@ -96,14 +109,19 @@ def global_features(model: PatchAdapter,
                             model.patch_cfg.with_cp)
 
 
-def encode_batch(model: PatchAdapter,
-                 batch: Batch) -> Tuple[LatentBuffer, List[Tensor]]:
-    """Z and G of a batch for inference: memory is bounded by the fill
-    chunk's activations plus Z, not by the image size."""
+def encode_batch(model: PatchAdapter, inputs: Any,
+                 data_samples: Optional[list]
+                 ) -> Tuple[LatentBuffer, List[Tensor]]:
+    """Z and G of a preprocessed batch, for inference: memory is bounded by
+    the fill chunk's activations plus Z, not by the image size. The padded
+    batch lives during the fill only and the global patch after it."""
     cfg = model.patch_cfg
+    grid = make_grid(model, inputs, data_samples)
     latent = LatentBuffer.fill_without_grad(
-        batch.grid, batch.pixels, model.encode_patches,
+        grid, grid.pad(inputs), model.encode_patches,
         model.step_plan.fill_chunk_for(cfg),
         model.patch_encoder_modules() if cfg.eval_norms_in_fill else ())
+    size = global_size(model)
     with torch.no_grad():
-        return latent, global_features(model, batch.image)
+        image = grid.global_patch(inputs, size) if size else None
+        return latent, global_features(model, image)

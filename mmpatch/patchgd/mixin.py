@@ -88,7 +88,7 @@ class PatchGDMixin:
                                                             List[Tensor]]:
         """Z and the global features of a preprocessed batch, for inference
         (memory bounded by the fill chunk's activations plus Z)."""
-        return encode_batch(self, lay_out(self, inputs, data_samples))
+        return encode_batch(self, inputs, data_samples)
 
     def loss(self, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
         """Losses of the full computation: every patch with gradients.

@@ -286,6 +286,9 @@ class TrainStep:
             with phase('head_loss'):
                 losses = model.loss_by_latent(current, feats,
                                               ctx.batch.samples)
+            # the graph keeps what the backward needs of G; a name for it
+            # would hold it through θ1's chunked backward too
+            del feats
         loss, log_vars = model.parse_losses(losses)
         self.check_finite(loss, log_vars, ctx, it)
         with phase('backward'):
