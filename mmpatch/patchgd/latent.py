@@ -216,8 +216,7 @@ class ChunkedBackward:
         replaced = []
         with phase('chunk_encode'), torch.no_grad():
             for part in index.chunks(self.chunk):
-                patches = latent.grid.gather(self.pixels, part)
-                feats = self._encode(patches)
+                feats = self._encode(latent.grid.gather(self.pixels, part))
                 replaced.append(latent.write_(part, feats))
         return [torch.cat(level) for level in zip(*replaced)]
 
@@ -235,9 +234,10 @@ class ChunkedBackward:
         """
         with phase('chunk_backward'):
             for part in index.chunks(self.chunk):
-                patches = leaves.grid.gather(self.pixels, part)
+                # the patches are not named: a frozen stem does not keep
+                # them for the backward, and nothing else should
                 with frozen_running_stats(self.norm_modules):
-                    feats = self._encode(patches)
+                    feats = self._encode(leaves.grid.gather(self.pixels, part))
                 grads = leaves.grads(part)
                 torch.autograd.backward(
                     feats, [g.to(f.dtype) for f, g in zip(feats, grads)])
