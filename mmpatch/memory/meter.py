@@ -14,7 +14,7 @@ of bytes held by live tensors while it runs, with one of the backends of
 Process RSS is never used. See ``docs/memory.md`` for what is and is not
 counted.
 """
-from typing import Any, Optional, Tuple
+from typing import Any, Tuple
 
 import torch
 
