@@ -54,15 +54,23 @@ class BudgetFit:
     batch_cells: int = 0
     #: the chunked backward's chunk (``'full'``), None otherwise
     backward_chunk: Optional[int] = None
+    #: fill chunks whose graphs the step keeps (``'full'``); None: not
+    #: planned (``patch_cfg.keep_chunks`` pins it, or ``'sampled'``)
+    keep_chunks: Optional[int] = None
+    #: the measured cost of one more kept chunk
+    per_kept_chunk: int = 0
 
     def summary(self) -> str:
         if self.backward_chunk is not None:
+            kept = ('' if self.keep_chunks is None else
+                    f', {self.keep_chunks} of them kept with their graphs '
+                    f'(+{format_bytes(self.per_kept_chunk)} each)')
             return (f'memory plan (full gradient): every one of '
                     f'{self.num_cells} cells, chunks of {self.fill_chunk} '
-                    f'patches in the fill and the backward; predicted peak '
-                    f'{format_bytes(self.predicted_peak)} within the budget '
-                    f'of {format_bytes(self.budget)} (one-patch chunks '
-                    f'{format_bytes(self.base_peak)}, +'
+                    f'patches in the fill and the backward{kept}; predicted '
+                    f'peak {format_bytes(self.predicted_peak)} within the '
+                    f'budget of {format_bytes(self.budget)} (one-patch '
+                    f'chunks {format_bytes(self.base_peak)}, +'
                     f'{format_bytes(self.per_fill_patch)} a patch in a '
                     'chunk)')
         return (f'memory plan: k={self.patches_per_iter} of '
@@ -76,13 +84,14 @@ class BudgetFit:
     def step_plan_fields(self, fixed_k: bool = False) -> Dict[str, Any]:
         """What the plan decides of a :class:`~mmpatch.patchgd.StepPlan`:
         ``patches_per_iter`` (unless ``patch_cfg`` fixes k, or every cell is
-        used), ``fill_chunk`` and ``backward_chunk``."""
+        used), ``fill_chunk``, ``backward_chunk`` and ``keep_chunks``."""
         full = self.backward_chunk is not None
         return dict(
             patches_per_iter=None if fixed_k or full else
             self.patches_per_iter,
             fill_chunk=self.fill_chunk,
-            backward_chunk=self.backward_chunk)
+            backward_chunk=self.backward_chunk,
+            keep_chunks=self.keep_chunks)
 
 
 class BudgetError(RuntimeError):
@@ -98,30 +107,34 @@ class Trial:
         fill_chunk (int): patches per forward of its fill.
         backward_chunk (int, optional): patches per chunk of its chunked
             backward (``'full'``), or None.
+        keep_chunks (int): fill chunks kept with their graphs
+            (``'full'``).
     """
 
     def __init__(self, run: Callable[['Trial'], None], k: int,
-                 fill_chunk: int, backward_chunk: Optional[int] = None
-                 ) -> None:
+                 fill_chunk: int, backward_chunk: Optional[int] = None,
+                 keep_chunks: int = 0) -> None:
         self._run, self.k = run, k
         self.fill_chunk, self.backward_chunk = fill_chunk, backward_chunk
+        self.keep_chunks = keep_chunks
 
     def __call__(self) -> None:
         self._run(self)
 
     def __repr__(self) -> str:
         return (f'Trial(k={self.k}, fill_chunk={self.fill_chunk}, '
-                f'backward_chunk={self.backward_chunk})')
+                f'backward_chunk={self.backward_chunk}, '
+                f'keep_chunks={self.keep_chunks})')
 
 
 def fit_budget(model: nn.Module,
-                data_batch: Any,
-                optim_wrapper,
-                budget: int,
-                measure: Callable[[Trial], int],
-                margin: float = 0.05,
-                logger: logging.Logger = None,
-                fixed_k: Optional[int] = None) -> BudgetFit:
+               data_batch: Any,
+               optim_wrapper,
+               budget: int,
+               measure: Callable[[Trial], int],
+               margin: float = 0.05,
+               logger: logging.Logger = None,
+               fixed_k: Optional[int] = None) -> BudgetFit:
     """Measure trial steps and choose k and the chunks under ``budget``.
 
     The trials run :class:`~mmpatch.patchgd.step.TrainStep` with one inner
@@ -160,7 +173,8 @@ def fit_budget(model: nn.Module,
     def step(trial: Trial) -> None:
         plan = StepPlan(
             patches_per_iter=None if cfg.full_gradient else trial.k,
-            fill_chunk=trial.fill_chunk, backward_chunk=trial.backward_chunk)
+            fill_chunk=trial.fill_chunk, backward_chunk=trial.backward_chunk,
+            keep_chunks=trial.keep_chunks)
         TrainStep(model, optim_wrapper, cfg=trial_cfg,
                   plan=plan).run(copy.deepcopy(data_batch))
         # optimizer state (momentum, Adam's moments) appears at the first
@@ -169,9 +183,10 @@ def fit_budget(model: nn.Module,
         state_after[0] = max(state_after[0],
                              tensor_bytes(optim_wrapper.optimizer))
 
-    def trial(k: int, chunk: int, backward: Optional[int] = None) -> int:
+    def trial(k: int, chunk: int, backward: Optional[int] = None,
+              keep: int = 0) -> int:
         try:
-            return measure(Trial(step, k, chunk, backward))
+            return measure(Trial(step, k, chunk, backward, keep))
         finally:
             _load_state(model, optim_wrapper, saved)
 
@@ -206,6 +221,10 @@ def fit_budget(model: nn.Module,
     plan = _choose(cfg.full_gradient, budget, usable, base, per_patch,
                    per_fill, cells, max_chunk, fixed_k, margin)
     plan.batch_cells = cells * grid.batch_size
+    if cfg.full_gradient and cfg.keep_chunks is None:
+        extra = max(0, state_after[0] - state_before)
+        _fit_kept_chunks(plan, lambda keep: trial(
+            cells, plan.fill_chunk, plan.fill_chunk, keep) + extra, usable)
     if logger is not None:
         logger.info(plan.summary())
     return plan
@@ -250,6 +269,22 @@ def _choose(full: bool, budget: int, usable: int, base: int, per_patch: int,
         per_fill_patch=per_fill,
         num_cells=cells,
         backward_chunk=chunk if full else None)
+
+
+def _fit_kept_chunks(plan: BudgetFit, peak: Callable[[int], int],
+                     usable: int) -> None:
+    """Keep as many of the fill's chunks with their graphs as the budget
+    holds (``'full'``): the peak with one kept chunk less the peak with
+    none, measured at the chosen chunk, is the cost of each."""
+    chunks = -(-plan.batch_cells // plan.fill_chunk)
+    without = peak(0)
+    per_kept = max(0, peak(1) - without)
+    none = max(plan.predicted_peak, without)
+    room = usable - none
+    keep = chunks if per_kept == 0 else int(
+        max(0, min(chunks, room // per_kept)))
+    plan.keep_chunks, plan.per_kept_chunk = keep, per_kept
+    plan.predicted_peak = none + per_kept * keep
 
 
 def _save_state(model: nn.Module, optim_wrapper) -> Dict[str, Any]:

@@ -38,6 +38,14 @@ class PatchGDConfig:
             ``backward_chunk`` at a time and back-propagated with their
             slice of it: the exact gradient of the full computation, with
             memory that does not grow with k (docs/method.md).
+        keep_chunks: ``'full'`` only: how many of the fill's chunks run
+            with gradients and keep their graph until θ2's backward gives
+            dL/dZ; they are back-propagated directly and only the others
+            are re-encoded. Memory grows by one chunk's activations per
+            kept chunk; time falls by one forward of θ1 per chunk. None:
+            the memory plan's choice with a ``memory_budget``, else 0 (every
+            chunk re-encoded). A number larger than the fill's chunks keeps
+            them all: one forward and one backward of every cell.
         backward_chunk: patches re-encoded with gradients at a time, their
             gradient taken from dL/dZ. ``'full'``: defaults to the fill
             chunk. ``'sampled'``: None re-encodes the k sampled cells of all
@@ -83,6 +91,7 @@ class PatchGDConfig:
     """
     gradient: str = 'sampled'
     backward_chunk: Optional[int] = None
+    keep_chunks: Optional[int] = None
     patch_size: Tuple[int, int] = (256, 256)
     global_size: Optional[Tuple[int, int]] = None
     inner_iters: Optional[int] = None
@@ -208,6 +217,13 @@ class PatchGDConfig:
         _check_int(self.fill_chunk, 'fill_chunk', 1)
         if self.backward_chunk is not None:
             _check_int(self.backward_chunk, 'backward_chunk', 1)
+        if self.keep_chunks is not None:
+            _check_int(self.keep_chunks, 'keep_chunks', 0)
+            if not self.full_gradient:
+                raise ValueError(
+                    "patch_cfg.keep_chunks applies to gradient='full' only "
+                    '(it keeps the graphs of the fill\'s chunks for the '
+                    "backward); remove it, or set gradient='full'")
         key = BN_KEYS[self.gradient][0]
         if getattr(self, key) not in BN_MODES:
             raise ValueError(f'patch_cfg.{key} must be one of {BN_MODES}, '

@@ -182,6 +182,12 @@ class ChunkedBackward:
     Both passes take the (image, cell) pairs ``index`` (image-major) of
     the batch and split them into the same chunks.
 
+    Kept chunks trade memory for time (``keep_chunks``): :meth:`fill` runs
+    the first chunks of a full-gradient step's fill with gradients and keeps
+    their graphs; :meth:`backward` back-propagates those directly and
+    re-encodes only the other cells. The features are the same numbers
+    either way (one forward per chunk, BatchNorm statistics moved once).
+
     Args:
         encode (callable): θ1.
         norm_modules (list[nn.Module]): θ1's modules, whose BatchNorm
@@ -203,10 +209,36 @@ class ChunkedBackward:
         self.pixels = pixels
         self.chunk = chunk
         self.context = context
+        #: the fill's first chunks, with the graphs of their features
+        self.kept: List[List[Tensor]] = []
+        self.num_kept = 0  # how many the last fill kept
 
     def _encode(self, patches: Tensor) -> List[Tensor]:
         with self.context():
             return list(self.encode_patches(patches))
+
+    def fill(self,
+             grid: PatchGrid,
+             fill_chunk: int,
+             keep: int,
+             eval_norms: Sequence[nn.Module] = ()) -> LatentBuffer:
+        """Z of every cell (:meth:`LatentBuffer.fill_without_grad`), the
+        first ``keep`` chunks encoded with gradients and their graphs kept
+        for :meth:`backward`."""
+        self.kept = []
+
+        def encode(patches: Tensor) -> List[Tensor]:
+            if len(self.kept) >= keep:
+                return self._encode(patches)
+            with torch.enable_grad():
+                feats = self._encode(patches)
+            self.kept.append(feats)
+            return feats
+
+        latent = LatentBuffer.fill_without_grad(grid, self.pixels, encode,
+                                                fill_chunk, eval_norms)
+        self.num_kept = len(self.kept)
+        return latent
 
     def encode(self, latent: LatentBuffer,
                index: CellIndex) -> List[Tensor]:
@@ -227,13 +259,26 @@ class ChunkedBackward:
         """Second pass: each chunk re-encoded with gradients and
         back-propagated with its slice of dL/dZ (``leaves``' gradients).
 
+        The chunks :meth:`fill` kept are the first pairs of ``index`` (the
+        fill's order, every cell): they are back-propagated through their
+        graphs, and only the cells after them are re-encoded.
+
         Args:
             leaves (LatentBuffer): Z after θ2's backward.
             write_back (bool): also store the re-encoded features in Z (a Z
                 from the latent cache then leaves the step fresh).
         """
         with phase('chunk_backward'):
-            for part in index.chunks(self.chunk):
+            done = 0
+            while self.kept:  # each graph is freed once back-propagated
+                feats = self.kept.pop(0)
+                part = index.slice(done, done + len(feats[0]))
+                grads = leaves.grads(part)
+                torch.autograd.backward(
+                    feats, [g.to(f.dtype) for f, g in zip(feats, grads)])
+                done += len(part)
+                del feats, grads
+            for part in index.slice(done, len(index)).chunks(self.chunk):
                 # the patches are not named: a frozen stem does not keep
                 # them for the backward, and nothing else should
                 with frozen_running_stats(self.norm_modules):

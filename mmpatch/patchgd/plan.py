@@ -26,6 +26,9 @@ class StepPlan:
             ``patch_cfg.fill_chunk``.
         backward_chunk: patches re-encoded with gradients at a time; None
             keeps ``patch_cfg.backward_chunk``.
+        keep_chunks: fill chunks whose graphs the full-gradient step keeps
+            (the memory plan's choice); ``patch_cfg.keep_chunks``, when
+            set, takes its place.
         cache: the host cache of each sample's Z between visits
             (:class:`~mmpatch.engine.hooks.LatentCacheHook` provides it).
         planned_cells: the most grid cells (over the batch) the memory plan
@@ -35,17 +38,18 @@ class StepPlan:
     patches_per_iter: Optional[int] = None
     fill_chunk: Optional[int] = None
     backward_chunk: Optional[int] = None
+    keep_chunks: Optional[int] = None
     cache: Optional[HostLatentCache] = None
     planned_cells: Optional[int] = None
 
     def __post_init__(self) -> None:
         for key in ('patches_per_iter', 'fill_chunk', 'backward_chunk',
-                    'planned_cells'):
-            value = getattr(self, key)
+                    'planned_cells', 'keep_chunks'):
+            value, least = getattr(self, key), int(key != 'keep_chunks')
             if value is not None and not (isinstance(value, int)
-                                          and value >= 1):
-                raise ValueError(f'StepPlan.{key} must be an int >= 1 or '
-                                 f'None, got {value!r}')
+                                          and value >= least):
+                raise ValueError(f'StepPlan.{key} must be an int >= {least} '
+                                 f'or None, got {value!r}')
 
     def fill_chunk_for(self, cfg: PatchGDConfig) -> int:
         """The fill chunk a step uses."""
@@ -59,6 +63,15 @@ class StepPlan:
         if chunk is None and cfg.full_gradient:
             return self.fill_chunk_for(cfg)
         return chunk
+
+    def keep_chunks_for(self, cfg: PatchGDConfig) -> int:
+        """How many fill chunks a full-gradient step keeps with their
+        graphs: ``patch_cfg``'s if set, else the plan's, else 0."""
+        if not cfg.full_gradient:
+            return 0
+        if cfg.keep_chunks is not None:
+            return cfg.keep_chunks
+        return self.keep_chunks or 0
 
     def patches_for(self, cfg: PatchGDConfig, num_cells: int,
                     image_shape: Tuple[int, int]) -> int:
@@ -79,6 +92,8 @@ class StepStats:
         gradient: ``patch_cfg.gradient``.
         backward_chunk: patches per chunked re-encoding with gradients, or
             None (one pass).
+        kept_chunks: fill chunks back-propagated through their kept graph
+            instead of re-encoded.
         cache_hit: whether Z came from the latent cache instead of a fill.
     """
     fill_s: float
@@ -89,6 +104,7 @@ class StepStats:
     cache_hit: bool = False
     gradient: str = 'sampled'
     backward_chunk: Optional[int] = None
+    kept_chunks: int = 0
 
     @property
     def latent_mb(self) -> float:

@@ -164,19 +164,25 @@ class TrainStep:
         return lay_out_data(self.model, data,
                             self.optim_wrapper.optim_context(self.model))
 
-    def fill(self, batch: Batch) -> Tuple[LatentBuffer, bool]:
-        """Z of the batch, and whether it came from the latent cache."""
+    def fill(self, batch: Batch, chunked: Optional[ChunkedBackward]
+             ) -> Tuple[LatentBuffer, bool]:
+        """Z of the batch, and whether it came from the latent cache. With
+        kept chunks (``'full'``) ``chunked`` fills and keeps their graphs."""
         cache = self.plan.cache
         cached = (cache.lookup(batch.samples, batch.grid, batch.pixels.device)
                   if cache is not None else None)
         if cached is None:
-            model = self.model
-            norms = (model.patch_encoder_modules()
-                     if self.cfg.eval_norms_in_fill else ())
+            model, cfg = self.model, self.cfg
+            norms = model.patch_encoder_modules() if cfg.eval_norms_in_fill \
+                else ()
+            chunk, keep = (self.plan.fill_chunk_for(cfg),
+                           self.plan.keep_chunks_for(cfg))
             with self.optim_wrapper.optim_context(model):
+                if keep:
+                    return chunked.fill(batch.grid, chunk, keep, norms), False
                 return LatentBuffer.fill_without_grad(
-                    batch.grid, batch.pixels, model.encode_patches,
-                    self.plan.fill_chunk_for(self.cfg), norms), False
+                    batch.grid, batch.pixels, model.encode_patches, chunk,
+                    norms), False
         return LatentBuffer(batch.grid, cached), True
 
     def iterations(self, batch: Batch) -> List[InnerIteration]:
@@ -318,7 +324,8 @@ class TrainStep:
                       patches_per_iter=iterations[0].cells.shape[1],
                       grid=(grid.rows, grid.cols), cache_hit=ctx.cache_hit,
                       gradient=self.cfg.gradient,
-                      backward_chunk=ctx.chunked and ctx.chunked.chunk))
+                      backward_chunk=ctx.chunked and ctx.chunked.chunk,
+                      kept_chunks=ctx.chunked.num_kept if ctx.chunked else 0))
 
     # -------------------------------------------------------------------- run
     def run(self, data: Any) -> Dict[str, Tensor]:
@@ -331,13 +338,14 @@ class TrainStep:
         self.check_chunks(chunk)
         with self.norm_mode():
             batch = self.prepare(data)
-            latent, cache_hit = self.fill(batch)
+            chunked = self.chunked_backward(batch, chunk)
+            latent, cache_hit = self.fill(batch, chunked)
             fill_s = time.perf_counter() - t0
             iterations = self.iterations(batch)
             ctx = StepContext(
                 batch, patch_encoder(self.model, self.cfg.with_cp),
                 GlobalBranch(self.model, batch.image, self.cfg.global_grad),
-                norms, self.chunked_backward(batch, chunk), cache_hit)
+                norms, chunked, cache_hit)
             sums: Dict[str, Tensor] = OrderedDict()
             for it in iterations:
                 latent, log_vars = self.iterate(ctx, it, latent)

@@ -97,3 +97,38 @@ def test_classifier_full_gradient_exactness_cuda(cls_scope):
         patch_size=32, gradient='full', backward_chunk=5,
         fill_chunk=5))).double().to(DEV)
     assert_step_equals_full(model, *cls_batch())
+
+
+# kept chunks (patch_cfg.keep_chunks): the fill's first chunks keep their
+# graphs; the step is exact whatever the number kept
+
+
+@pytest.mark.parametrize('keep', [1, 99])
+def test_segmentor_kept_chunks_exactness_cuda(seg_scope, keep):
+    model = seg.build(seg.unet_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', fill_chunk=4, keep_chunks=keep,
+        full_bn_mode='train'))).double().to(DEV)
+    shapes, batch_shape = [(64, 80), (40, 50)], (64, 80)
+    assert_step_equals_full(
+        model, seg.batch(shapes, batch_shape).to(DEV),
+        on_gpu(seg.samples_for(shapes, batch_shape)), train_bn=True)
+    assert model.last_step_stats.kept_chunks == min(keep, 3)
+
+
+@pytest.mark.parametrize('keep', [1, 99])
+def test_fcos_kept_chunks_exactness_cuda(det_scope, keep):
+    cfg = det.fcos_cfg(towers_in_patch=True)
+    cfg['patch_cfg'] = dict(patch_size=128, gradient='full', fill_chunk=4,
+                            backward_chunk=5, keep_chunks=keep,
+                            full_bn_mode='eval')
+    model = det.build(cfg).double().to(DEV)
+    x, samples = det.fcos_batch()
+    assert_step_equals_full(model, x.to(DEV), on_gpu(samples))
+
+
+@pytest.mark.parametrize('keep', [1, 99])
+def test_classifier_kept_chunks_exactness_cuda(cls_scope, keep):
+    model = cls.build(cls.cls_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', fill_chunk=5, keep_chunks=keep,
+        full_bn_mode='eval'))).double().to(DEV)
+    assert_step_equals_full(model, *cls_batch())

@@ -45,12 +45,12 @@ def seg_model(**patch_cfg):
     return build(cfg)
 
 
-def seg_full_model():
+def seg_full_model(**patch_cfg):
     """The same U-Net trained with gradient='full' (chunks of 4 patches)."""
     import mmpatch.models.segmentor  # noqa: F401
     from tests.test_models.test_segmentor import build, unet_cfg
     cfg = unet_cfg(patch_cfg=dict(patch_size=32, gradient='full',
-                                  fill_chunk=4))
+                                  fill_chunk=4, **patch_cfg))
     cfg['backbone']['norm_cfg'] = GN
     cfg['decode_head']['norm_cfg'] = GN
     return build(cfg)
@@ -99,7 +99,10 @@ def det_batch(step, images):
 
 TASKS = dict(seg=(seg_model, seg_batch, 'mmseg'),
              det=(det_model, det_batch, 'mmdet'),
-             seg_full=(seg_full_model, seg_batch, 'mmseg'))
+             seg_full=(seg_full_model, seg_batch, 'mmseg'),
+             # the first of the 3 fill chunks keeps its graph (#31)
+             seg_kept=(lambda: seg_full_model(keep_chunks=1), seg_batch,
+                       'mmseg'))
 
 
 def optim_for(model):
@@ -223,7 +226,7 @@ def ddp_run(tmp_path_factory):
     return init, reports
 
 
-@pytest.mark.parametrize('task', ['seg', 'det', 'seg_full'])
+@pytest.mark.parametrize('task', ['seg', 'det', 'seg_full', 'seg_kept'])
 def test_ddp_equals_single_process(ddp_run, task):
     from tests.conftest import host_scope
     init, reports = ddp_run
@@ -252,7 +255,7 @@ def test_ddp_equals_single_process(ddp_run, task):
         assert moved > 0.8 * len(list(model.parameters()))
 
 
-@pytest.mark.parametrize('task', ['seg', 'det', 'seg_full'])
+@pytest.mark.parametrize('task', ['seg', 'det', 'seg_full', 'seg_kept'])
 def test_gradients_all_reduced_once_per_optimizer_step(ddp_run, task):
     """inner_iters=2, accumulate=2 (or gradient='full', one iteration and
     its chunked backward): one gradient all-reduce per step.

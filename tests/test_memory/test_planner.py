@@ -105,33 +105,69 @@ def test_planner_full_gradient_chooses_one_chunk(seg_scope):
 
     def measure(trial):
         trial()
-        seen.append((trial.k, trial.fill_chunk, trial.backward_chunk))
-        return (100 + 3 * trial.fill_chunk) * MiB
+        seen.append((trial.k, trial.fill_chunk, trial.backward_chunk,
+                     trial.keep_chunks))
+        return (100 + 3 * trial.fill_chunk + 10 * trial.keep_chunks) * MiB
 
     budget = int((100 + 3 * 5) * MiB / 0.95) + 1
     plan = fit_budget(model, batch, optim, budget, measure)
-    assert seen == [(8, 1, 1), (8, 8, 8)]
+    # then the chosen chunk without and with one kept chunk (#31)
+    assert seen == [(8, 1, 1, 0), (8, 8, 8, 0), (8, 5, 5, 0), (8, 5, 5, 1)]
     assert plan.per_fill_patch == 3 * MiB and plan.per_patch == 0
     assert (plan.fill_chunk, plan.backward_chunk) == (5, 5)
     assert plan.patches_per_iter == 8
+    assert plan.per_kept_chunk == 10 * MiB and plan.keep_chunks == 0
     assert plan.step_plan_fields() == dict(patches_per_iter=None,
-                                           fill_chunk=5, backward_chunk=5)
+                                           fill_chunk=5, backward_chunk=5,
+                                           keep_chunks=0)
+
+
+def test_planner_keeps_more_chunks_as_the_budget_grows(seg_scope):
+    """Each kept chunk costs what one more measured: the budget's room
+    above the chosen chunk buys that many, up to every chunk."""
+    model, batch, optim = _model_and_batch(patches_per_iter=None,
+                                           inner_iters=None,
+                                           gradient='full', fill_chunk=4)
+
+    def measure(trial):
+        trial()
+        return (100 + 3 * trial.fill_chunk + 10 * trial.keep_chunks) * MiB
+
+    kept = []
+    for extra in (0, 10, 25, 1000):
+        budget = int((112 + extra) * MiB / 0.95) + 1
+        plan = fit_budget(model, batch, optim, budget, measure)
+        assert plan.fill_chunk == 4
+        assert plan.predicted_peak <= budget * 0.95
+        kept.append(plan.keep_chunks)
+    chunks = -(-plan.batch_cells // 4)
+    assert kept == [0, 1, 2, chunks]
 
 
 def test_planned_full_gradient_step_stays_within_budget(seg_scope):
+    """The real step under the CPU meter: 8 cells in chunks of 2; as the
+    budget grows the plan keeps more of the 4 chunks with their graphs, and
+    the step never passes the budget."""
     model, batch, optim = _model_and_batch(patches_per_iter=None,
                                            inner_iters=None,
-                                           gradient='full', fill_chunk=8)
+                                           gradient='full', fill_chunk=2)
 
     def measure(fn):
         with MemoryMeter('cpu', track=[model, optim]) as meter:
             fn()
         return meter.peak_bytes
 
-    budget = measure(lambda: None) + 4 * MiB
-    plan = fit_budget(model, batch, optim, budget, measure)
-    assert 1 <= plan.fill_chunk <= 8
-    model.set_step_plan(StepPlan(**plan.step_plan_fields()))
-    peak = measure(lambda: model.train_step(copy.deepcopy(batch), optim))
-    assert peak <= budget, (peak, budget, plan.summary())
-    assert model.last_step_stats.backward_chunk == plan.fill_chunk
+    kept = []
+    for room in (2, 3, 4, 8):
+        budget = measure(lambda: None) + room * MiB
+        plan = fit_budget(model, batch, optim, budget, measure)
+        assert plan.fill_chunk == 2
+        model.set_step_plan(StepPlan(**plan.step_plan_fields()))
+        peak = measure(lambda: model.train_step(copy.deepcopy(batch), optim))
+        assert peak <= budget, (peak, budget, plan.summary())
+        assert model.last_step_stats.backward_chunk == plan.fill_chunk
+        assert model.last_step_stats.kept_chunks == plan.keep_chunks
+        kept.append(plan.keep_chunks)
+    # more room keeps more chunks; at 8 MiB of room, every one
+    assert kept == sorted(kept) and kept[0] < kept[-1]
+    assert kept[-1] == -(-plan.batch_cells // plan.fill_chunk) == 4
