@@ -14,9 +14,10 @@ MAKE = re.compile(r'\bmake\s+([\w-]+)')
 
 
 def fenced_paths(text: str):
-    """The paths a fenced block names, but those its own ``cp`` writes."""
+    """The paths the fenced blocks name, but those a ``cp`` of the same
+    page writes before them (a user's copy of a config)."""
+    made = set()
     for block in FENCE.findall(text):
-        made = set()
         for line in block.splitlines():
             words = line.split()
             if words[:1] == ['cp'] and len(words) > 2:
@@ -52,3 +53,9 @@ def test_the_checker_catches_a_missing_file():
     text = ('```bash\ncp configs/nope.py configs/mine.py\n'
             'python tools/train.py configs/mine.py\n```\n')
     assert list(fenced_paths(text)) == ['configs/nope.py', 'tools/train.py']
+    # a later block may name the copy; a block before the cp may not
+    text = ('```bash\npython tools/test.py configs/mine.py\n```\n' + text +
+            '```bash\npython tools/predict.py configs/mine.py\n```\n')
+    assert list(fenced_paths(text)) == [
+        'tools/test.py', 'configs/mine.py', 'configs/nope.py',
+        'tools/train.py', 'tools/predict.py']
