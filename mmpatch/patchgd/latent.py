@@ -188,11 +188,13 @@ class ChunkedBackward:
     re-encodes only the other cells. The features are the same numbers
     either way (one forward per chunk, BatchNorm statistics moved once).
 
+    Each pass reads the patches from ``pixels``, the grid-padded batch (a
+    tensor or a pixel source).
+
     Args:
         encode (callable): θ1.
         norm_modules (list[nn.Module]): θ1's modules, whose BatchNorm
             running statistics the second pass leaves alone.
-        pixels: the grid-padded batch (a tensor or a pixel source).
         chunk (int): patches per forward of θ1.
         context (callable): a fresh context for each forward of θ1 (the
             optimizer wrapper's autocast).
@@ -201,16 +203,15 @@ class ChunkedBackward:
     def __init__(self,
                  encode: PatchEncoder,
                  norm_modules: List[nn.Module],
-                 pixels: Any,
                  chunk: int,
                  context: Callable[[], ContextManager] = nullcontext) -> None:
         self.encode_patches = encode
         self.norm_modules = norm_modules
-        self.pixels = pixels
         self.chunk = chunk
         self.context = context
         #: the fill's first chunks, with the graphs of their features
         self.kept: List[List[Tensor]] = []
+        self.kept_chunk = 0  # the fill chunk of the kept ones
         self.num_kept = 0  # how many the last fill kept
 
     def _encode(self, patches: Tensor) -> List[Tensor]:
@@ -219,6 +220,7 @@ class ChunkedBackward:
 
     def fill(self,
              grid: PatchGrid,
+             pixels: Any,
              fill_chunk: int,
              keep: int,
              eval_norms: Sequence[nn.Module] = ()) -> LatentBuffer:
@@ -235,12 +237,12 @@ class ChunkedBackward:
             self.kept.append(feats)
             return feats
 
-        latent = LatentBuffer.fill_without_grad(grid, self.pixels, encode,
+        latent = LatentBuffer.fill_without_grad(grid, pixels, encode,
                                                 fill_chunk, eval_norms)
-        self.num_kept = len(self.kept)
+        self.num_kept, self.kept_chunk = len(self.kept), fill_chunk
         return latent
 
-    def encode(self, latent: LatentBuffer,
+    def encode(self, latent: LatentBuffer, pixels: Any,
                index: CellIndex) -> List[Tensor]:
         """First pass, without gradients: the cells' features written into
         Z's storage. Returns per level the values they replaced,
@@ -248,12 +250,13 @@ class ChunkedBackward:
         replaced = []
         with phase('chunk_encode'), torch.no_grad():
             for part in index.chunks(self.chunk):
-                feats = self._encode(latent.grid.gather(self.pixels, part))
+                feats = self._encode(latent.grid.gather(pixels, part))
                 replaced.append(latent.write_(part, feats))
         return [torch.cat(level) for level in zip(*replaced)]
 
     def backward(self,
                  leaves: LatentBuffer,
+                 pixels: Any,
                  index: CellIndex,
                  write_back: bool = False) -> None:
         """Second pass: each chunk re-encoded with gradients and
@@ -268,21 +271,21 @@ class ChunkedBackward:
             write_back (bool): also store the re-encoded features in Z (a Z
                 from the latent cache then leaves the step fresh).
         """
+        kept_cells = sum(len(feats[0]) for feats in self.kept)
+        kept = index.slice(0, kept_cells).chunks(self.kept_chunk or 1)
+        rest = index.slice(kept_cells, len(index)).chunks(self.chunk)
         with phase('chunk_backward'):
-            done = 0
-            while self.kept:  # each graph is freed once back-propagated
+            for part in kept:  # each graph is freed once back-propagated
                 feats = self.kept.pop(0)
-                part = index.slice(done, done + len(feats[0]))
                 grads = leaves.grads(part)
                 torch.autograd.backward(
                     feats, [g.to(f.dtype) for f, g in zip(feats, grads)])
-                done += len(part)
                 del feats, grads
-            for part in index.slice(done, len(index)).chunks(self.chunk):
+            for part in rest:
                 # the patches are not named: a frozen stem does not keep
                 # them for the backward, and nothing else should
                 with frozen_running_stats(self.norm_modules):
-                    feats = self._encode(leaves.grid.gather(self.pixels, part))
+                    feats = self._encode(leaves.grid.gather(pixels, part))
                 grads = leaves.grads(part)
                 torch.autograd.backward(
                     feats, [g.to(f.dtype) for f, g in zip(feats, grads)])

@@ -173,13 +173,14 @@ class TrainStep:
                   if cache is not None else None)
         if cached is None:
             model, cfg = self.model, self.cfg
-            norms = model.patch_encoder_modules() if cfg.eval_norms_in_fill \
-                else ()
+            norms = (model.patch_encoder_modules()
+                     if cfg.eval_norms_in_fill else ())
             chunk, keep = (self.plan.fill_chunk_for(cfg),
                            self.plan.keep_chunks_for(cfg))
             with self.optim_wrapper.optim_context(model):
                 if keep:
-                    return chunked.fill(batch.grid, chunk, keep, norms), False
+                    return chunked.fill(batch.grid, batch.pixels, chunk, keep,
+                                        norms), False
                 return LatentBuffer.fill_without_grad(
                     batch.grid, batch.pixels, model.encode_patches, chunk,
                     norms), False
@@ -256,16 +257,16 @@ class TrainStep:
                 f'({fill}) for both passes to compute the same features: set '
                 "backward_chunk equal to fill_chunk, or full_bn_mode='eval'")
 
-    def chunked_backward(self, batch: Batch, chunk: Optional[int]
-                         ) -> Optional[ChunkedBackward]:
-        """θ1's chunked encoding and backward on ``batch``, ``chunk``
-        patches at a time (None: one pass with gradients)."""
+    def chunked_backward(self,
+                         chunk: Optional[int]) -> Optional[ChunkedBackward]:
+        """θ1's chunked encoding and backward, ``chunk`` patches at a time
+        (None: one pass with gradients)."""
         if chunk is None:
             return None
         model, optim = self.model, self.optim_wrapper
         return ChunkedBackward(model.encode_patches,
-                               model.patch_encoder_modules(), batch.pixels,
-                               chunk, lambda: optim.optim_context(model))
+                               model.patch_encoder_modules(), chunk,
+                               lambda: optim.optim_context(model))
 
     def norm_mode(self):
         """``'full'`` with ``full_bn_mode='eval'``: θ1's BatchNorm in eval
@@ -285,7 +286,7 @@ class TrainStep:
             if chunked is None:
                 current, replaced = self.encode_cells(ctx, latent, index)
             else:
-                replaced = (chunked.encode(latent, index)
+                replaced = (chunked.encode(latent, ctx.batch.pixels, index)
                             if it.has_cells and not it.every_cell else [])
                 current = latent.leaves()
             feats = ctx.branch.features()
@@ -300,7 +301,7 @@ class TrainStep:
         with phase('backward'):
             optim.backward(loss / it.window)
         if chunked is not None and it.has_cells:
-            chunked.backward(current, index,
+            chunked.backward(current, ctx.batch.pixels, index,
                              write_back=it.every_cell and ctx.cache_hit)
         if ends_window(it.number, self.cfg.inner_iters, self.cfg.accumulate):
             self.close_window(ctx.branch)
@@ -338,7 +339,7 @@ class TrainStep:
         self.check_chunks(chunk)
         with self.norm_mode():
             batch = self.prepare(data)
-            chunked = self.chunked_backward(batch, chunk)
+            chunked = self.chunked_backward(chunk)
             latent, cache_hit = self.fill(batch, chunked)
             fill_s = time.perf_counter() - t0
             iterations = self.iterations(batch)
