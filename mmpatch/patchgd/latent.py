@@ -211,7 +211,7 @@ class ChunkedBackward:
         self.context = context
         #: the fill's first chunks, with the graphs of their features
         self.kept: List[List[Tensor]] = []
-        self.kept_chunk = 0  # the fill chunk of the kept ones
+        self.kept_chunk = chunk  # the fill chunk of the kept ones
         self.num_kept = 0  # how many the last fill kept
 
     def _encode(self, patches: Tensor) -> List[Tensor]:
@@ -272,7 +272,7 @@ class ChunkedBackward:
                 from the latent cache then leaves the step fresh).
         """
         kept_cells = sum(len(feats[0]) for feats in self.kept)
-        kept = index.slice(0, kept_cells).chunks(self.kept_chunk or 1)
+        kept = index.slice(0, kept_cells).chunks(self.kept_chunk)
         rest = index.slice(kept_cells, len(index)).chunks(self.chunk)
         with phase('chunk_backward'):
             for part in kept:  # each graph is freed once back-propagated
