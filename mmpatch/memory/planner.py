@@ -158,12 +158,15 @@ def fit_budget(model: nn.Module,
         BudgetError: when one patch with one-patch chunks does not fit, or
             ``fixed_k`` does not.
     """
-    from mmpatch.patchgd.layout import lay_out_data
+    from mmpatch.patchgd.layout import make_grid
     from mmpatch.patchgd.plan import StepPlan
     from mmpatch.patchgd.step import TrainStep
     cfg = model.patch_cfg
     saved = _save_state(model, optim_wrapper)
-    grid = lay_out_data(model, copy.deepcopy(data_batch)).grid
+    # the grid only: padding the batch and resizing its global patch would
+    # be work (and memory) the trials do themselves
+    data = model.data_preprocessor(copy.deepcopy(data_batch), True)
+    grid = make_grid(model, data['inputs'], data['data_samples'])
     cells = grid.num_cells
     max_chunk = max(1, min(cfg.fill_chunk, cells * grid.batch_size))
     state_before = tensor_bytes(optim_wrapper.optimizer)
