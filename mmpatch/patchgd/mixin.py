@@ -18,8 +18,9 @@ from .step import TrainStep
 class PatchGDMixin:
     """PatchGD for an mmengine ``BaseModel``; task models are thin adapters.
 
-    A task model inherits ``(PatchGDMixin, <host library base model>)``,
-    calls :meth:`init_patchgd` in ``__init__`` and implements the adapter's
+    A task model inherits ``(HostModel, PatchGDMixin, <host library base
+    model>)`` (``HostModel``: :mod:`mmpatch.models.host`), calls
+    :meth:`init_patchgd` in ``__init__`` and implements the adapter's
     part of :class:`~mmpatch.patchgd.contract.PatchAdapter`
     (``encode_patches``, ``loss_by_latent``, ``predict_by_latent``,
     ``patch_encoder_modules``; ``encode_global`` when the global patch takes
