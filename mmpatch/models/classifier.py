@@ -10,7 +10,7 @@ from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
 from mmpatch.patchgd import LatentBuffer, PatchGDMixin
-from mmpatch.patchgd.fusion import fuse_global, fused_channels
+from mmpatch.patchgd.fusion import fuse_global, fused_channels, global_gates
 from .data_preprocessors import DeferredNormalization
 from .host import HostModel
 
@@ -103,7 +103,8 @@ class PatchGlobalClassifier(HostModel, PatchGDMixin, ImageClassifier):
         patch_cfg (dict): PatchGD options, see :class:`PatchGDConfig`.
         latent_channels (int, optional): d, channels of Z; ``None`` keeps the
             backbone's width.
-        global_fusion (str, optional): ``'add'``, ``'concat'`` or ``None``.
+        global_fusion (str, optional): ``'add'``, ``'concat'``, ``'gated'``
+            or ``None``.
         grid_head (dict): :class:`GridHead` arguments (without
             ``in_channels``).
     """
@@ -140,6 +141,8 @@ class PatchGlobalClassifier(HostModel, PatchGDMixin, ImageClassifier):
         self.latent_proj = nn.Conv2d(width, latent_channels,
                                      1) if latent_channels else None
         self.latent_channels = latent_channels or width
+        self.global_gates = global_gates(global_fusion, 1,
+                                         self.latent_channels)
         self.grid_head = GridHead(
             fused_channels(self.latent_channels, global_fusion),
             **(grid_head or {}))
@@ -174,7 +177,9 @@ class PatchGlobalClassifier(HostModel, PatchGDMixin, ImageClassifier):
         only of padding carry no image and are zeroed)."""
         z = fuse_global(latent.grid, latent.maps[0],
                         global_feats[0] if global_feats else None,
-                        self.global_fusion)
+                        self.global_fusion,
+                        gate=None if self.global_gates is None else
+                        self.global_gates[0])
         return self.grid_head(z)
 
     def loss_by_latent(self, latent: LatentBuffer, global_feats: List[Tensor],

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from mmpatch.patchgd import LatentBuffer, PatchGDMixin
 from mmpatch.patchgd.fusion import (check_patch_multiple, fuse_global,
-                                    fused_channels)
+                                    fused_channels, global_gates)
 from .data_preprocessors import DeferredNormalization
 from .host import HostModel
 
@@ -111,7 +111,8 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
         patch_cfg (dict): PatchGD options, see :class:`PatchGDConfig`.
         latent_channels (int, optional): d, channels of Z; ``None`` keeps the
             neck's channels (no reduction). The main memory knob at 4096 px.
-        global_fusion (str, optional): ``'concat'`` (default), ``'add'`` or
+        global_fusion (str, optional): ``'concat'`` (default), ``'add'``,
+            ``'gated'`` (``Z + tanh(a) * G``, ``a`` zero at the start) or
             ``None`` (PatchGD without the global patch).
         towers_in_patch (bool): run the head's towers in θ1, per patch (see
             above). Defaults to False: the towers run on the whole-image
@@ -162,6 +163,7 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
             nn.Conv2d(head_ch, d, 1)
             for _ in range(num_maps)) if latent_channels else None
         fused = fused_channels(d, global_fusion)
+        self.global_gates = global_gates(global_fusion, num_maps, d)
         # towers_in_patch: [cls per level..., reg per level...]
         self.fusion_convs = nn.ModuleList(
             nn.Conv2d(fused, head_ch, 1) for _ in range(num_maps))
@@ -220,7 +222,9 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
         return [
             fuse_global(latent.grid, z,
                         global_feats[i] if global_feats else None,
-                        self.global_fusion, mask_padding=False)
+                        self.global_fusion, mask_padding=False,
+                        gate=None if self.global_gates is None else
+                        self.global_gates[i])
             for i, z in enumerate(latent.maps)
         ]
 

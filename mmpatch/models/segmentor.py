@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from mmpatch.patchgd import LatentBuffer, PatchGDMixin
 from mmpatch.patchgd.fusion import (check_patch_multiple, fuse_global,
-                                    fused_channels)
+                                    fused_channels, global_gates)
 from .data_preprocessors import DeferredNormalization
 from .host import HostModel
 
@@ -55,8 +55,9 @@ class PatchGlobalSegmentor(HostModel, PatchGDMixin, EncoderDecoder):
     Args:
         patch_cfg (dict): PatchGD options, see :class:`PatchGDConfig`.
         latent_channels (int): C, channels of Z. Defaults to 8.
-        global_fusion (str, optional): ``'concat'``, ``'add'`` or ``None``
-            (PatchGD without the global patch). Defaults to ``'concat'``.
+        global_fusion (str, optional): ``'concat'``, ``'add'``, ``'gated'``
+            or ``None`` (PatchGD without the global patch). Defaults to
+            ``'concat'``.
         num_fusion_convs (int): 3x3 layers in θ2 before the classifier.
         fusion_channels (int): width of those layers.
     """
@@ -84,6 +85,7 @@ class PatchGlobalSegmentor(HostModel, PatchGDMixin, EncoderDecoder):
                                   1)
         self.latent_channels = latent_channels
         in_ch = fused_channels(latent_channels, global_fusion)
+        self.global_gates = global_gates(global_fusion, 1, latent_channels)
         layers: List[nn.Module] = []
         for _ in range(num_fusion_convs):
             layers.append(
@@ -135,7 +137,9 @@ class PatchGlobalSegmentor(HostModel, PatchGDMixin, EncoderDecoder):
         grid = latent.grid
         z = fuse_global(grid, latent.maps[0],
                         global_feats[0] if global_feats else None,
-                        self.global_fusion)
+                        self.global_fusion,
+                        gate=None if self.global_gates is None else
+                        self.global_gates[0])
         logits = self.fusion_head(z)
         if logits.shape[-2:] != grid.padded_shape:
             logits = F.interpolate(

@@ -29,7 +29,8 @@ class PatchAdapter(Protocol):
     State (held by :class:`~mmpatch.patchgd.mixin.PatchGDMixin`):
 
     * ``patch_cfg``: the user's options, frozen;
-    * ``global_fusion``: ``'concat'``, ``'add'`` or None (no global patch);
+    * ``global_fusion``: ``'concat'``, ``'add'``, ``'gated'`` or None (no
+      global patch);
     * ``step_plan``: the run's choices (one writer: ``set_step_plan``);
     * ``patch_sampler``: draws the cells of each inner iteration;
     * ``patchgd_step``: training steps taken, a ``()`` long buffer saved

@@ -3,18 +3,24 @@
 The adapters differ only in θ1 and in their library's head; the way Z meets
 the global features G is the same for all three and lives here once:
 mask the batch padding of Z, resize G onto each image's region of Z, and
-fuse (``'concat'``, ``'add'`` or no global patch).
+fuse (``'concat'``, ``'add'``, ``'gated'`` or no global patch).
+
+``'gated'`` is the residual ``Z + tanh(a) * G`` with one learnt gate ``a``
+per channel, zero at the start (as Flamingo's gated cross-attention): θ2
+starts from the patch features alone and the global patch enters only as
+far as its gradient asks, so it cannot dilute Z the way a concatenation
+does from the first step.
 """
 import math
 from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from .grid import PatchGrid, Size2d
 
-FUSION_MODES = ('concat', 'add', None)
+FUSION_MODES = ('concat', 'add', 'gated', None)
 
 
 def check_fusion(mode: Optional[str]) -> Optional[str]:
@@ -28,6 +34,15 @@ def check_fusion(mode: Optional[str]) -> Optional[str]:
 def fused_channels(channels: int, mode: Optional[str]) -> int:
     """Channels of Z fused with G: ``2C`` for concat, else ``C``."""
     return channels * (2 if mode == 'concat' else 1)
+
+
+def global_gates(mode: Optional[str], num_maps: int,
+                 channels: int) -> Optional[nn.Parameter]:
+    """The zero-initialised gates of ``'gated'`` fusion, ``(num_maps, C)``
+    (one row per map of Z the adapter fuses); None for the other modes."""
+    if mode != 'gated':
+        return None
+    return nn.Parameter(torch.zeros(num_maps, channels))
 
 
 # ------------------------------------------ each image's region of Z's maps
@@ -85,17 +100,24 @@ def place_global(grid: PatchGrid, g: Tensor, map_shape: Size2d) -> Tensor:
     return outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
 
 
-def fuse_maps(z: Tensor, g: Tensor, mode: Optional[str]) -> Tensor:
+def fuse_maps(z: Tensor, g: Tensor, mode: Optional[str],
+              gate: Optional[Tensor] = None) -> Tensor:
     """Fuse ``z`` ``(B, C, H, W)`` with ``g`` placed on the same grid.
 
-    ``'concat'`` gives ``(B, 2C, H, W)``, ``'add'`` ``(B, C, H, W)`` and
-    ``None`` returns ``z`` unchanged.
+    ``'concat'`` gives ``(B, 2C, H, W)``, ``'add'`` and ``'gated'`` (which
+    needs ``gate``, ``(C,)``) ``(B, C, H, W)``, and ``None`` returns ``z``
+    unchanged.
     """
     if mode is None:
         return z
     g = g.to(z.dtype)
     if mode == 'add':
         return z + g
+    if mode == 'gated':
+        if gate is None:
+            raise ValueError("global_fusion='gated' needs the map's gate "
+                             '(global_gates), got None')
+        return z + torch.tanh(gate).to(z.dtype).view(1, -1, 1, 1) * g
     return torch.cat([z, g], dim=1)
 
 
@@ -103,7 +125,8 @@ def fuse_global(grid: PatchGrid,
                 z: Tensor,
                 g: Optional[Tensor],
                 mode: Optional[str],
-                mask_padding: bool = True) -> Tensor:
+                mask_padding: bool = True,
+                gate: Optional[Tensor] = None) -> Tensor:
     """One map of Z fused with the global features, as θ2 reads it.
 
     Args:
@@ -114,6 +137,8 @@ def fuse_global(grid: PatchGrid,
         mode (str, optional): ``global_fusion``.
         mask_padding (bool): zero Z outside each image's valid region first,
             so batch padding cannot reach valid positions through θ2.
+        gate (Tensor, optional): ``(C,)``, this map's row of
+            :func:`global_gates` (``'gated'`` only).
 
     Returns:
         Tensor: ``(B, fused_channels(C, mode), Hz, Wz)``.
@@ -122,7 +147,7 @@ def fuse_global(grid: PatchGrid,
         z = mask_padded(grid, z)
     if g is None:
         return z
-    return fuse_maps(z, place_global(grid, g, z.shape[-2:]), mode)
+    return fuse_maps(z, place_global(grid, g, z.shape[-2:]), mode, gate)
 
 
 def check_patch_multiple(patch_size: Tuple[int, int], divisor: int,

@@ -36,9 +36,18 @@ def cls_samples(labels, shapes):
         lab) for lab, s in zip(labels, shapes)]
 
 
-@pytest.mark.parametrize('fusion', ['add', 'concat', None])
+def open_gates(model):
+    """'gated' fusion starts closed (tanh(0) = 0), where the global branch
+    gets no gradient: open the gates so that the tests reach it."""
+    if model.global_gates is not None:
+        with torch.no_grad():
+            model.global_gates.uniform_(0.3, 1.0)
+    return model
+
+
+@pytest.mark.parametrize('fusion', ['add', 'concat', 'gated', None])
 def test_exactness_step_equals_full(cls_scope, fusion):
-    model = build(cls_cfg(global_fusion=fusion)).double()
+    model = open_gates(build(cls_cfg(global_fusion=fusion)).double())
     shapes = [(96, 128), (70, 100)]
     x = torch.randn(2, 3, 96, 128, dtype=torch.float64)
     x[1, :, 70:] = 0
@@ -46,13 +55,13 @@ def test_exactness_step_equals_full(cls_scope, fusion):
     assert_step_equals_full(model, x, cls_samples([1, 3], shapes))
 
 
-@pytest.mark.parametrize('fusion', ['add', 'concat', None])
+@pytest.mark.parametrize('fusion', ['add', 'concat', 'gated', None])
 def test_exactness_full_gradient(cls_scope, fusion):
     """gradient='full': the 24 cells of two images on a 3x4 grid, pushed
     back in chunks of 5 patches, equal the full computation."""
-    model = build(cls_cfg(global_fusion=fusion, patch_cfg=dict(
+    model = open_gates(build(cls_cfg(global_fusion=fusion, patch_cfg=dict(
         patch_size=32, gradient='full', backward_chunk=5,
-        fill_chunk=5))).double()
+        fill_chunk=5))).double())
     shapes = [(96, 128), (70, 100)]
     x = torch.randn(2, 3, 96, 128, dtype=torch.float64)
     x[1, :, 70:] = 0

@@ -108,6 +108,31 @@ def test_exactness_full_gradient_fcos(det_scope, towers_in_patch, with_cp):
 
 
 
+def test_exactness_full_gradient_gated_fusion(det_scope):
+    """global_fusion='gated' (Z + tanh(a) G per map, a opened from its
+    zero start so G's branch gets a gradient) with the full gradient."""
+    from tests.test_models.test_classifier import open_gates
+    cfg = fcos_cfg(towers_in_patch=True, global_fusion='gated')
+    cfg['patch_cfg'] = dict(patch_size=128, gradient='full', fill_chunk=4,
+                            backward_chunk=5)
+    model = open_gates(build(cfg).double())
+    assert model.global_gates.shape == (10, 16)  # 5 levels x (cls, reg)
+    assert_step_equals_full(model, *fcos_batch())
+
+
+def test_gated_fusion_starts_as_patches_alone(det_scope):
+    """Closed gates: the head sees Z alone, whatever the global patch."""
+    cfg = fcos_cfg(towers_in_patch=True, global_fusion='gated')
+    model = build(cfg).eval()
+    x, samples = fcos_batch()
+    x = x.float()
+    latent, g = model.encode_image(x, samples)
+    closed = model.head_outputs(latent, g)
+    noisy = model.head_outputs(latent, [torch.randn_like(t) for t in g])
+    for a, b in zip(closed[0], noisy[0]):
+        torch.testing.assert_close(a, b)
+
+
 def test_conv_after_1x1_equals_two_convs():
     """The composed θ2 conv equals the 1x1 then the 3x3, values and grads."""
     from torch import nn

@@ -136,8 +136,11 @@ def test_exactness_full_gradient_train_bn(seg_scope):
                             samples_for(shapes, batch_shape), train_bn=True)
 
 
-def test_exactness_with_fusion_convs_and_add(seg_scope):
-    model = build(unet_cfg(num_fusion_convs=1, global_fusion='add')).double()
+@pytest.mark.parametrize('fusion', ['add', 'gated'])
+def test_exactness_with_fusion_convs_and_add(seg_scope, fusion):
+    from tests.test_models.test_classifier import open_gates
+    model = open_gates(build(unet_cfg(num_fusion_convs=1,
+                                      global_fusion=fusion)).double())
     shapes = [(40, 72)]
     assert_step_equals_full(model, batch(shapes, (40, 72)),
                             samples_for(shapes, (40, 72)))
