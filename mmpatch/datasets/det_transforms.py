@@ -20,7 +20,7 @@ et al., "Towards Large-Scale Small Object Detection", TPAMI 2023) instead
 ignores an object whose visible part is at most 40 % of its area: its box
 is kept, clipped, with ``gt_ignore_flags`` set, so ``PackDetInputs`` puts it
 in ``ignored_instances`` and a head that reads them
-(:class:`~mmpatch.models.ignore_fcos_head.IgnoreFCOSHead`) neither calls
+(:class:`~mmpatch.models.fcos_heads.IgnoreFCOSHead`) neither calls
 its region background nor an object.
 """
 from typing import Optional, Tuple

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from mmpatch.patchgd import LatentBuffer, PatchGDMixin
 from mmpatch.patchgd.fusion import (check_patch_multiple, fuse_global,
                                     fused_channels, global_gates)
+from . import fcos_heads  # noqa: F401  (its heads, for PatchGD configs)
 from .data_preprocessors import DeferredNormalization
 from .host import HostModel
 

@@ -69,7 +69,7 @@ def _head_grads(head_type, ignore_boxes):
     from mmdet.utils import register_all_modules
     from mmengine.structures import InstanceData
 
-    import mmpatch.models.ignore_fcos_head  # noqa: F401
+    import mmpatch.models.fcos_heads  # noqa: F401
     register_all_modules()
     torch.manual_seed(0)
     head = MODELS.build(dict(
@@ -102,3 +102,37 @@ def test_ignore_head_drops_background_loss_inside_ignored_boxes_only():
     assert (plain[inside] > 0).all()
     assert (ours[inside] == 0).all()
     torch.testing.assert_close(ours[~inside], plain[~inside])
+
+
+@pytest.mark.parametrize('center_sampling', [True, False])
+def test_chunked_targets_equal_fcos_targets(center_sampling):
+    """ChunkedTargetFCOSHead assigns blocks of 7 x boxes-few points (blocks
+    that straddle levels) and gets FCOSHead's labels and box targets."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.structures import InstanceData
+
+    import mmpatch.models.fcos_heads  # noqa: F401
+    register_all_modules()
+    cfg = dict(num_classes=3, in_channels=8, stacked_convs=1, feat_channels=8,
+               strides=[8, 16, 32], norm_on_bbox=True,
+               center_sampling=center_sampling,
+               regress_ranges=((-1, 24), (24, 48), (48, 1e8)), norm_cfg=None)
+    plain = MODELS.build(dict(type='FCOSHead', **cfg))
+    chunked = MODELS.build(dict(type='ChunkedTargetFCOSHead',
+                                targets_per_chunk=7 * 5, **cfg))
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(5, 2, generator=g) * 80
+    boxes = torch.cat([xy, xy + 4 + torch.rand(5, 2, generator=g) * 60], 1)
+    gts = [InstanceData(bboxes=boxes, labels=torch.tensor([0, 1, 2, 1, 0])),
+           InstanceData(bboxes=torch.zeros(0, 4),
+                        labels=torch.zeros(0, dtype=torch.long))]
+    points = plain.prior_generator.grid_priors([(16, 16), (8, 8), (4, 4)],
+                                               dtype=torch.float32,
+                                               device='cpu')
+    want = plain.get_targets(points, gts)
+    got = chunked.get_targets(points, gts)
+    assert any((lab < 3).any() for lab in want[0])  # some positives
+    for a, b in zip(want, got):
+        for x, y in zip(a, b):
+            torch.testing.assert_close(x, y, rtol=0, atol=0)

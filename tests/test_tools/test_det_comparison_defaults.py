@@ -88,7 +88,9 @@ def test_prepare_config_applies_the_run(tmp_path):
     cfg = Config.fromfile(det_comparison.prepare_config(
         'crop', 3, args, str(tmp_path)))
     train = cfg.train_dataloader.dataset.dataset
-    crop = [s for s in train.pipeline if s.type == 'RandomCrop'][0]
+    crop = [s for s in train.pipeline
+            if s.type == 'RandomCropIgnorePartial'][0]
+    assert crop.min_visible == 0.4  # the SODA-D rule
     assert tuple(crop.crop_size) == (384, 384)
     assert train.data_root == '/data/uds/' and train.indices == 5
     assert cfg.test_evaluator.ann_file == (
@@ -99,7 +101,8 @@ def test_prepare_config_applies_the_run(tmp_path):
 
 
 @pytest.mark.parametrize('method', [
-    'ours_full', 'ours', 'ours_noglobal', 'downsampled', 'crop', 'full'])
+    'ours_full', 'ours', 'ours_noglobal', 'downsampled', 'crop', 'full',
+    'z8', 'z64', 'bn_train', 'gated'])
 def test_every_config_builds(method):
     import det_comparison
     from sliced_eval import build_model, load_config
@@ -131,7 +134,8 @@ def test_demo_runs_ours_full_and_the_baselines(monkeypatch, capsys):
 
 def test_page_sentences_follow_the_numbers():
     """The benchmarks page's reading of the detection table is written from
-    det_comparison.json: each claim says ahead or not by the means."""
+    det_comparison.json: ours against the upper bound, and each claim says
+    ahead or not by the means, and whether by more than the spread."""
     from benchmarks.det import sentences
 
     def method(label, tiny, huge, ap):
@@ -139,35 +143,56 @@ def test_page_sentences_follow_the_numbers():
                 'coco/bbox_AP_huge': huge, 'coco/bbox_mAP': ap}
     methods = dict(ours_full=method('ours', [0.2, 0.4], [0.1], [0.1]),
                    downsampled=method('down', [0.5], [0.9], [0.3, 0.5]),
-                   crop=method('crop', [0.1], [0.05, 0.05], [0.2]))
+                   crop=method('crop', [0.1], [0.05, 0.05], [0.2]),
+                   full=method('full', [0.5], [0.5], [0.125]))
     text, = sentences(methods)
-    assert 'On the tiny bucket, ours is not ahead of down (0.300' in text
-    assert 'On the huge bucket, ours is ahead of crop (0.100' in text
+    assert text.startswith('ours reaches 0.80x the AP of full (0.100 '
+                           'against 0.125).')
+    assert ('On the tiny bucket, ours is not ahead of down (0.300 against '
+            '0.500, spread 0.100).') in text
+    assert ('On the huge bucket, ours is ahead of crop (0.100 against '
+            '0.050, spread 0.000).') in text
     assert 'noglobal' not in text  # that method did not run
     assert text.endswith('By AP over all sizes, down leads (0.400).')
+    methods['crop']['coco/bbox_AP_huge'] = [0.0, 0.18]  # spread 0.09
+    assert ('ours is ahead, within the seeds\' spread, of crop (0.100 '
+            'against 0.090') in sentences(methods)[0]
 
 
-def test_page_reads_ablations_time_and_curves_from_the_runs():
+def test_page_reads_ablations_time_and_plateaus_from_the_runs():
     """With the runs recorded, the page adds the ablations bucket by bucket,
-    the training seconds in order and which curves still rose."""
+    the training seconds in order, the memory ratio to the full image and
+    which methods hit the cap (the plateau rule, det_report.py)."""
     from benchmarks.det import sentences
 
-    def method(label, score, seconds, last_two):
-        runs = [dict(train_s=s, curve=[{'coco/bbox_mAP': a},
-                                       {'coco/bbox_mAP': b}])
-                for s, (a, b) in zip(seconds, last_two)]
+    def method(label, score, seconds, curves):
+        runs = [dict(train_s=s, peak_train_mb=s / 10, curve=[
+            {'coco/bbox_mAP': a} for a in c]) for s, c in zip(seconds, curves)]
         return {'label': label, 'runs': runs, 'coco/bbox_mAP': [score],
                 **{f'coco/bbox_AP_{k}': [score] for k in
                    ('tiny', 'medium', 'huge')}}
+    flat, rising = [0.1] * 4 + [0.2] * 6, [0.01 * i for i in range(10)]
     methods = dict(
-        ours_full=method('full', 0.2, [500, 520], [(0.1, 0.2), (0.1, 0.3)]),
-        ours_noglobal=method('noglobal', 0.3, [480], [(0.3, 0.2)]),
-        downsampled=method('down', 0.1, [100, 110], [(0.2, 0.1), (0.2, 0.2)]))
+        ours_full=method('ours', 0.2, [500, 520], [flat, rising]),
+        ours_noglobal=method('noglobal', 0.3, [480], [flat]),
+        full=method('full', 0.25, [250, 260], [flat, flat]))
     first, blank, second = sentences(methods)
     assert blank == ''
-    assert ('noglobal against full: tiny 0.300 against 0.200, medium 0.300 '
+    assert first.startswith('ours reaches 0.80x the AP of full (0.200 '
+                            'against 0.250) at 2.00x its measured training '
+                            'peak (51 against 26 MiB).')
+    assert ('noglobal against ours: tiny 0.300 against 0.200, medium 0.300 '
             'against 0.200, huge 0.300 against 0.200.') in second
-    assert ('the same epochs took 105 s (down), 480 s (noglobal), 510 s '
-            '(full).') in second
-    # only ours_full's mean rose over its last interval
-    assert 'still rose over the last epoch for 1 of 3 methods (full)' in second
+    assert ('Training took 255 s (full), 480 s (noglobal), 510 s '
+            '(ours).') in second
+    # one run of ours still rose over its last fifth: ours hit the cap
+    assert '1 of 3 methods hit the schedule\'s cap' in second
+    assert '(ours).' in second
+
+
+def test_plateau_rule():
+    from det_report import plateaued
+    point = lambda a: {'coco/bbox_mAP': a}  # noqa: E731
+    assert plateaued([point(a) for a in [0.1, 0.3, 0.5, 0.5, 0.505]])
+    assert not plateaued([point(a) for a in [0.1, 0.3, 0.5, 0.5, 0.52]])
+    assert not plateaued([point(0.1)])  # one point: nothing to compare

@@ -173,11 +173,14 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
         too_small=dict(returncode=1, error='BudgetError: too small',
                        trained=False)))
     save(ctx, 'timings', {'cls': dict(seconds=600, threads='1')})
-    # what det_comparison.py leaves in its work folder
-    (tmp_path / 'work' / 'det').mkdir()
-    (tmp_path / 'work' / 'det' / 'det_comparison.md').write_text(
-        '| method | AP |\n| --- | --- |\n| ours | 0.100 ± 0.010 |\n')
-    (tmp_path / 'work' / 'det' / 'predictions.png').write_bytes(b'png')
+    # what det_comparison.py keeps: one JSON per run (a page written
+    # elsewhere than docs/ keeps them in the work folder), and a picture
+    kept = tmp_path / 'work' / 'det' / 'results'
+    for seed, ap in ((0, 0.09), (1, 0.11)):
+        (kept / 'ours_full').mkdir(parents=True, exist_ok=True)
+        (kept / 'ours_full' / f'seed{seed}.json').write_text(json.dumps(
+            _det_run('ours_full', seed, ap)))
+    (kept / 'predictions.png').write_bytes(b'png')
     page = fill(ctx, bm.RENDERERS)
     assert '${' not in page
     assert 'cls 10 min (OMP_NUM_THREADS=1)' in page
@@ -201,10 +204,26 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
     assert '**False**.' in page  # the sampled check
     assert osp.getsize(tmp_path / 'img' / 'memory_fcos_r50.png') > 1000
     assert 'all under the budget: True' in page
-    assert '| ours | 0.100 ± 0.010 |' in page
+    assert ('| PatchGD + global (ours, full gradient) | 0.100 ± 0.010 | '
+            in page)
+    assert '| 0 of 2 (5 epochs) |' in page  # the plateau rule's verdict
+    assert (kept / 'det_comparison.md').exists()  # rendered from the runs
     assert '![predictions](img/det_predictions.png)' in page
     assert (tmp_path / 'img' / 'det_predictions.png').read_bytes() == b'png'
     assert '> BudgetError: too small' in page
+
+
+def _det_run(method, seed, ap):
+    """A kept detection run as det_comparison.py writes it."""
+    buckets = dict(tiny=[0, 16], medium=[16, 512], huge=[512, 100000])
+    test = {f'coco/bbox_{k}': ap for k in ('mAP', 'mAP_50', 'AP_tiny',
+                                           'AP_medium', 'AP_huge')}
+    test.update({f'coco/bbox_n_{k}': 10 for k in buckets})
+    curve = [{'epoch': e, 'train_s': 10.0 * e, 'coco/bbox_mAP': ap * e / 5}
+             for e in range(1, 6)]
+    return dict(method=method, seed=seed, curve=curve, buckets=buckets,
+                test=test, infer_s=0.2, slices=1, train_s=50.0, iters=10,
+                peak_train_mb=80.0)
 
 
 def test_epoch_schedule_of_an_experiment(tmp_path, bm):

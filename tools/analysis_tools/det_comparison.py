@@ -13,9 +13,16 @@ checkpoint is scored on the validation canvases (the time-to-accuracy
 curve: val AP against training wall-clock, validation excluded) and the
 last on the test canvases: whole-image inference, or sliced inference at
 the crop side for the crop-trained baseline (sliced_eval.py beside it),
-the crop model's inference also timed at ours' patch size. Writes
-WORK_DIR/det_comparison.{json,md} (mean ± std over seeds), the picture
-time_to_accuracy.png and the whole-canvas predictions predictions.png.
+the crop model's inference also timed at ours' patch size. Each finished
+run's scores are kept as ``RESULTS/<method>/seed<k>.json`` (``--results``,
+default WORK_DIR/results; the benchmarks page keeps them committed under
+docs/results/det_comparison/): a run whose file is there is not run again,
+so a comparison can be completed over several sessions. The report is
+written from those files only (det_report.py beside this script):
+RESULTS/det_comparison.{json,md} (mean ± std over seeds, main rows then
+ablations, with the plateau rule's verdict per run), the picture
+time_to_accuracy.png and, from the work folder's predictions, the
+whole-canvas predictions.png.
 """
 import argparse
 import glob
@@ -27,24 +34,36 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from det_report import KEYS, load_runs, summarize  # beside this script
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = 'configs/det/ultradigits_scales/'
-#: name -> (label, config, sliced inference at the crop side)
+MAIN, ABLATION = 'comparison', 'ablations of ours (full gradient)'
+#: name -> (label, config, sliced inference at the crop side, table)
 METHODS = {  # ours_full first: the equal-memory reference
     'ours_full': ('PatchGD + global (ours, full gradient)',
-                  'fcos_patchgd_full_scales.py', False),
+                  'fcos_patchgd_full_scales.py', False, MAIN),
     'ours': ('PatchGD + global (ours, sampled)', 'fcos_patchgd_scales.py',
-             False),
+             False, MAIN),
     'ours_noglobal': ('PatchGD without global patch (full gradient)',
-                      'fcos_patchgd_noglobal_scales.py', False),
-    'downsampled': ('downsampled FCOS', 'fcos_downsampled_scales.py', False),
-    'crop': ('crop-trained FCOS + sliced inference', 'fcos_crop_scales.py',
-             True),
+                      'fcos_patchgd_noglobal_scales.py', False, MAIN),
+    'downsampled': ('downsampled FCOS', 'fcos_downsampled_scales.py', False,
+                    MAIN),
+    'crop': ('crop-trained FCOS (SODA-D rule) + sliced inference',
+             'fcos_crop_scales.py', True, MAIN),
     'full': ('full-image FCOS (unbounded memory)', 'fcos_full_scales.py',
-             False),
+             False, MAIN),
+    # each changes one choice of ours_full (its config names them all)
+    'z8': ('ours, Z at 8 channels',
+           'ablations/fcos_patchgd_full_z8_scales.py', False, ABLATION),
+    'z64': ("ours, Z at the head's 64 channels",
+            'ablations/fcos_patchgd_full_z64_scales.py', False, ABLATION),
+    'bn_train': ("ours, θ1's BatchNorm trained on chunks",
+                 'ablations/fcos_patchgd_full_bntrain_scales.py', False,
+                 ABLATION),
+    'gated': ('ours, gated global fusion',
+              'ablations/fcos_patchgd_full_gated_scales.py', False, ABLATION),
 }
-KEYS = tuple(f'coco/bbox_{k}' for k in ('mAP', 'mAP_50', 'AP_tiny',
-                                        'AP_medium', 'AP_huge'))
 
 
 def prepare_config(method, seed, args, run_dir):
@@ -56,7 +75,7 @@ def prepare_config(method, seed, args, run_dir):
     if train.type == 'RepeatDataset':
         train = train.dataset
         for step in train.pipeline:
-            if step.type == 'RandomCrop' and args.crop_size:
+            if 'RandomCrop' in step.type and args.crop_size:
                 step.crop_size = (args.crop_size, args.crop_size)
     for ds in (train, cfg.val_dataloader.dataset, cfg.test_dataloader.dataset):
         ds.data_root = root
@@ -80,12 +99,16 @@ def prepare_config(method, seed, args, run_dir):
 
 
 def run_one(method, seed, args):
-    """Train one (method, seed) unless done, then score it (fresh
-    processes; a run trained already is only scored)."""
+    """Train one (method, seed) unless kept already, score it (fresh
+    processes; a run trained already is only scored) and keep its scores
+    in RESULTS."""
     from experiment import run_subprocess  # beside this script
     run_dir = osp.join(args.work_dir, method, f'seed{seed}')
-    if osp.exists(osp.join(run_dir, 'scores.json')) and not args.force:
+    kept = osp.join(args.results, method, f'seed{seed}.json')
+    if osp.exists(kept) and not args.force:
         return
+    if osp.exists(osp.join(run_dir, 'scores.json')) and not args.force:
+        return keep(run_dir, kept, args)
     os.makedirs(run_dir, exist_ok=True)
     if args.force or not osp.exists(osp.join(run_dir, 'spec.json')):
         config = prepare_config(method, seed, args, run_dir)
@@ -99,6 +122,18 @@ def run_one(method, seed, args):
             json.dump(spec, f, indent=2)
     subprocess.run([sys.executable, __file__, '--score-run', run_dir],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    keep(run_dir, kept, args)
+
+
+def keep(run_dir, kept, args):
+    """The run's scores, with what it was run on, as RESULTS' file."""
+    scores = json.load(open(osp.join(run_dir, 'scores.json')))
+    scores['run'] = dict(epochs=args.epochs, data_root=args.data_root,
+                         train_images=args.train_images,
+                         cfg_options=args.cfg_options)
+    os.makedirs(osp.dirname(kept), exist_ok=True)
+    with open(kept, 'w') as f:
+        json.dump(scores, f, indent=1)
 
 
 def score_run(run_dir):
@@ -139,74 +174,6 @@ def score_run(run_dir):
             max_images=spec['timing_images'])[0]['infer_s']
     with open(osp.join(run_dir, 'scores.json'), 'w') as f:
         json.dump(out, f, indent=2)
-
-
-def _ms(values, fmt='{:.3f}'):  # mean ± std
-    import numpy as np
-    values = [v for v in values if v is not None]
-    if len(values) < 2:
-        return fmt.format(values[0]) if values else '—'
-    return f'{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}'
-
-
-def summarize(runs, args):
-    """JSON + markdown table (mean ± std over seeds) + the pictures."""
-    by = {m: [r for r in runs if r['method'] == m] for m in args.methods}
-    rows, table = {}, []
-    t, b = runs[0]['test'], runs[0]['buckets']
-    head = '| method | AP | AP50 | ' + ' | '.join(
-        f'AP {k} ({b[k][0]:g}–{b[k][1]:g} px, n={t[f"coco/bbox_n_{k}"]:.0f})'
-        .replace('–100000 px', '+ px') for k in ('tiny', 'medium', 'huge')
-    ) + ' | peak train MiB | train time (s) | inference s / canvas |'
-    table += [head, '|' + ' --- |' * 9]
-    for m, rs in by.items():
-        vals = {k: [r['test'].get(k) for r in rs] for k in KEYS}
-        infer = _ms([r['infer_s'] for r in rs], '{:.2f}')
-        if METHODS[m][2]:
-            at = _ms([r['infer_s_at_patch'] for r in rs], '{:.2f}')
-            infer += (f' ({rs[0]["slices"]:.0f} slices; at {args.patch_size} '
-                      f'px: {at})')
-        rows[m] = dict(label=METHODS[m][0], runs=rs, **vals)
-        table.append(f'| {METHODS[m][0]} | ' + ' | '.join(
-            _ms(vals[k]) for k in KEYS) + ' | ' + ' | '.join([
-                _ms([r['peak_train_mb'] for r in rs], '{:.0f}'),
-                _ms([r['train_s'] for r in rs], '{:.0f}'), infer]) + ' |')
-    seeds = sorted({r['seed'] for r in runs})
-    note = (f'{args.epochs} epochs, seeds {seeds} (runs: ' + ', '.join(
-        f'{m} {len(rs)}' for m, rs in by.items()) + '); buckets by the longer '
-        'box side; mean ± std over seeds.')
-    md = '\n'.join(table) + '\n\n' + note + '\n'
-    with open(osp.join(args.work_dir, 'det_comparison.md'), 'w') as f:
-        f.write(md)
-    with open(osp.join(args.work_dir, 'det_comparison.json'), 'w') as f:
-        json.dump(dict(args=vars(args), methods=rows), f, indent=2)
-    print(md)
-    if args.curve_every:
-        draw_curves(by, osp.join(args.work_dir, 'time_to_accuracy.png'))
-    draw_predictions(args, osp.join(args.work_dir, 'predictions.png'))
-
-
-def draw_curves(by, path):
-    """Val AP against training wall-clock, mean over seeds, one curve each."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    import numpy as np
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m, rs in by.items():
-        n = min(len(r['curve']) for r in rs)
-        t = np.mean([[c['train_s'] for c in r['curve'][:n]] for r in rs], 0)
-        ap = np.array([[c['coco/bbox_mAP'] or 0 for c in r['curve'][:n]]
-                       for r in rs])
-        ax.errorbar(t, ap.mean(0), yerr=ap.std(0), marker='o', capsize=3,
-                    label=METHODS[m][0])
-    ax.set(xlabel='training wall-clock (s, validation excluded)',
-           ylabel='AP on the validation canvases')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def draw_predictions(args, path, side=640):
@@ -251,6 +218,9 @@ def draw_predictions(args, path, side=640):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/det_comparison')
+    p.add_argument('--results', default=None,
+                   help='where runs are kept, one JSON each (default '
+                   'WORK_DIR/results)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, default=6)
     p.add_argument('--methods', nargs='+', default=list(METHODS),
@@ -282,15 +252,18 @@ def main(argv=None):
     os.chdir(ROOT)
     os.environ['OMP_NUM_THREADS'] = os.environ.get('OMP_NUM_THREADS', '1')
     args.work_dir = osp.abspath(args.work_dir)
+    args.results = osp.abspath(args.results
+                               or osp.join(args.work_dir, 'results'))
     jobs = [(m, s) for s in args.seeds for m in args.methods]
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(lambda j: run_one(*j, args), jobs))
-    # every finished run under WORK_DIR, earlier invocations' included
-    runs = [json.load(open(p)) for p in sorted(glob.glob(osp.join(
-        args.work_dir, '*', 'seed*', 'scores.json')))]
+    # every kept run, earlier invocations' included
+    runs = load_runs(args.results)
+    print(summarize(runs, METHODS, args.results, args.patch_size))
     args.methods = [m for m in METHODS if any(r['method'] == m
                                               for r in runs)]
-    summarize(runs, args)
+    if glob.glob(osp.join(args.work_dir, '*', '*', 'test.bbox.json')):
+        draw_predictions(args, osp.join(args.results, 'predictions.png'))
     return runs
 
 

@@ -1,6 +1,10 @@
 # Baseline: stock FCOS (the same narrow network and pretrained backbone)
-# trained on random full-resolution crops of side S_c = 512 px (mmdet's
-# RandomCrop; crops without a digit are redrawn), the largest side (a
+# trained on random full-resolution crops of side S_c = 512 px under the
+# SODA-D rule (mmpatch's RandomCropIgnorePartial, mmdet's RandomCrop that
+# flags a digit with at most 40 % of its box inside the crop as ignored
+# instead of training its clipped sliver as a whole digit, and
+# IgnoreFCOSHead, FCOS that calls no point inside an ignored box
+# background; crops without a digit are redrawn), the largest side (a
 # multiple of the pad divisor 128) whose measured peak training memory fits
 # ours' 71.6 MiB (fcos_patchgd_full_scales.py at 1024 px): 59.2 MiB at
 # 512 px, 85.7 MiB at 640 px (batch 1):
@@ -20,14 +24,20 @@
 # (its own test loop, tools/test.py, runs it on whole canvases at once.)
 # Digits longer than 512 px (no crop holds them whole) are the "huge" bucket.
 _base_ = ['./fcos_full_scales.py']
+custom_imports = dict(
+    imports=['mmpatch', 'mmpatch.datasets.lazy_image',
+             'mmpatch.datasets.det_transforms',
+             'mmpatch.models.fcos_heads',
+             'mmpatch.evaluation.size_buckets'],
+    allow_failed_imports=False)
+model = dict(bbox_head=dict(type='IgnoreFCOSHead'))
 crop_size = 512
 repeat = 4
 train_pipeline = [
     dict(type='LoadCachedImage', cache_dir='data/ultradigits_scales/cache'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomCrop', crop_size=(crop_size, crop_size),
-         crop_type='absolute', allow_negative_crop=False,
-         bbox_clip_border=True),
+    dict(type='RandomCropIgnorePartial', crop_size=(crop_size, crop_size),
+         crop_type='absolute', allow_negative_crop=False, min_visible=0.4),
     dict(type='PackDetInputs'),
 ]
 train_dataloader = dict(
