@@ -26,5 +26,10 @@ model = dict(
     # whole-image map is 256 channels wide; Z holds a cls and a reg map per
     # level, 16 channels each (docs/memory.md)
     towers_in_patch=True,
+    # FCOS's targets assigned a block of points at a time: a 4096 px image
+    # has 349,184 points, and SODA-D images hundreds of objects, which
+    # FCOSHead's assignment holds as (points, objects, 4) tensors
+    # (mmpatch/models/fcos_heads.py); the same targets
+    bbox_head=dict(type='ChunkedTargetFCOSHead'),
     latent_channels=16,
     global_fusion='concat')

@@ -25,11 +25,10 @@ DATA = 'data/ultradigits_scales/annotations/instances_test.json'
 #: the pictures det_comparison.py draws -> their names in the images folder
 PICTURES = {'time_to_accuracy.png': 'det_time_to_accuracy.png',
             'predictions.png': 'det_predictions.png'}
-#: the page's comparison: ours (full gradient, sampled, without the global
-#: patch) and the two equal-memory baselines; full-image FCOS (unbounded
-#: memory, ``--methods full``) is left out to keep make benchmarks near 3 h
-FULL = ['--epochs', '6', '--methods', 'ours_full', 'ours', 'ours_noglobal',
-        'downsampled', 'crop']
+#: the page's comparison (issue #30): every method of det_comparison.py
+#: (the rows, the full-image upper bound and the ablations), 12 epochs at
+#: most; runs kept in docs/results/det_comparison/ are not run again
+FULL = ['--epochs', '12']
 #: the smoke run: one epoch on two canvases, scored on one
 SMOKE = ['--epochs', '1', '--train-images', '2', '--max-val', '1',
          '--max-test', '1', '--timing-images', '1', '--methods', 'ours',
