@@ -37,8 +37,9 @@ def data(tmp_path_factory):
 def _cfg(path, root, tmp, score_thr=0.05):
     from sliced_eval import load_config
     cfg = load_config(path)
-    cfg.model.backbone.init_cfg = None  # no pretrained file in a test
-    cfg.model.test_cfg.score_thr = score_thr
+    detector = cfg.model.get('detector', cfg.model)  # SlicedDetector's
+    detector.backbone.init_cfg = None  # no pretrained file in a test
+    detector.test_cfg.score_thr = score_thr
     cfg.test_dataloader.dataset.data_root = root
     cfg.test_dataloader.num_workers = 0
     cfg.test_dataloader.persistent_workers = False

@@ -77,6 +77,8 @@ def prepare_config(method, seed, args, run_dir):
         for step in train.pipeline:
             if 'RandomCrop' in step.type and args.crop_size:
                 step.crop_size = (args.crop_size, args.crop_size)
+        if cfg.model.type == 'SlicedDetector' and args.crop_size:
+            cfg.model.slice_size = args.crop_size
     for ds in (train, cfg.val_dataloader.dataset, cfg.test_dataloader.dataset):
         ds.data_root = root
     if args.train_images:

@@ -107,6 +107,12 @@ def evaluate_detector(cfg,
         canvas, loading excluded), ``num_images``, ``slices`` (per canvas).
     """
     from mmengine.dataset import pseudo_collate
+    options = getattr(model, 'slice_options', None)
+    if options is not None:  # a SlicedDetector: its test_step slices
+        if sliced:
+            model.slice_options = dict(options, slice_size=slice_size,
+                                       overlap=overlap)
+        options, sliced = model.slice_options, False
     ev_key = f'{split}_evaluator'
     if outfile_prefix is not None:
         for metric in (cfg[ev_key] if isinstance(cfg[ev_key], list)
@@ -133,7 +139,9 @@ def evaluate_detector(cfg,
         else:
             with torch.no_grad():
                 outputs = model.test_step(batch)
-            slices += 1
+            slices += 1 if options is None else len(slice_windows(
+                *batch['inputs'][0].shape[-2:], options['slice_size'],
+                options['overlap'])) + bool(options['whole_image'])
         seconds += time.perf_counter() - t0
         evaluator.process(data_samples=outputs, data_batch=batch)
     metrics = evaluator.evaluate(num)

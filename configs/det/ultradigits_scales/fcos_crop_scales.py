@@ -16,23 +16,46 @@
 # (RepeatDataset: ceil(1024 / 512)^2, the crops of a tiling without overlap,
 # one canvas of pixels), read from the decoded, memory-mapped canvases
 # (LoadCachedImage) rather than decoding a whole PNG for every crop.
-# Evaluated on the whole test canvases by sliced inference (512 px slices,
-# overlap 0.25, NMS merge; mmpatch/evaluation/sliced.py):
-#   python tools/analysis_tools/sliced_eval.py \
-#       configs/det/ultradigits_scales/fcos_crop_scales.py CHECKPOINT \
-#       --slice-size 512
-# (its own test loop, tools/test.py, runs it on whole canvases at once.)
+# Validated and tested on the whole canvases by sliced inference, in
+# mmengine's own loops (tools/test.py included): the model is mmpatch's
+# SlicedDetector around the FCOS, 512 px slices, overlap 0.25, slices
+# batched 4 at a time, class-aware NMS merge, the FCOS's max_per_img after
+# it (mmpatch/evaluation/sliced_detector.py). Checkpoints hold the FCOS
+# under `detector.`.
 # Digits longer than 512 px (no crop holds them whole) are the "huge" bucket.
-_base_ = ['./fcos_full_scales.py']
+_base_ = [
+    '../../_base_/models/fcos_mini_digits_ignore.py',
+    '../../_base_/datasets/ultradigits_scales_det.py',
+    'mmdet::_base_/default_runtime.py',
+    '../../_base_/schedules/adam_6e.py',
+]
 custom_imports = dict(
     imports=['mmpatch', 'mmpatch.datasets.lazy_image',
              'mmpatch.datasets.det_transforms',
              'mmpatch.models.fcos_heads',
+             'mmpatch.evaluation.sliced_detector',
              'mmpatch.evaluation.size_buckets'],
     allow_failed_imports=False)
-model = dict(bbox_head=dict(type='IgnoreFCOSHead'))
 crop_size = 512
+model = dict(
+    _delete_=True,
+    type='SlicedDetector',
+    detector={{_base_.model}},
+    slice_size=crop_size,
+    overlap=0.25,
+    batch_size=4,
+    merge='nms')
 repeat = 4
+# the hooks and checkpoints of ./fcos_full_scales.py
+custom_hooks = [
+    dict(type='MemoryLoggerHook', interval=10),
+    dict(type='TrainClockHook')
+]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1,
+                    max_keep_ckpts=-1))
+log_processor = dict(by_epoch=True)
 train_pipeline = [
     dict(type='LoadCachedImage', cache_dir='data/ultradigits_scales/cache'),
     dict(type='LoadAnnotations', with_bbox=True),
