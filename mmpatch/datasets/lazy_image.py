@@ -46,7 +46,8 @@ from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmengine.registry import TRANSFORMS
 
 # LAZY_KEY: the metadata key that carries the mapped file to the samples
-from .pixels import LAZY_KEY, MappedImage
+from .pixels import LAZY_KEY
+from .tiff_image import TiffImage, is_tiff, open_image
 
 #: ``meta_keys`` for ``PackDetInputs`` / ``PackSegInputs`` / ``PackInputs``
 #: after ``LoadLazyImage``: their defaults plus :data:`LAZY_KEY`
@@ -113,9 +114,18 @@ class LoadLazyImage(BaseTransform):
             backend_args=backend_args)
 
     def mapped_path(self, img_path: str) -> str:
-        """The ``.npy`` file to map for ``img_path``, written if missing."""
+        """The file to read ``img_path`` from: itself for an ``.npy`` array
+        or a tiled (or multi-strip) TIFF, read region by region
+        (:class:`~mmpatch.datasets.tiff_image.TiffImage`); else its
+        ``.npy`` cache, written if missing."""
         if img_path.endswith('.npy'):
             return img_path
+        if is_tiff(img_path) and osp.exists(img_path):
+            try:
+                if TiffImage(img_path).reads_by_region:
+                    return img_path
+            except ValueError:
+                pass  # a TIFF it cannot read by region: decoded and cached
         try:
             stat = os.stat(img_path)
             stamp = f'{stat.st_size}:{stat.st_mtime_ns}'
@@ -154,7 +164,7 @@ class LoadLazyImage(BaseTransform):
         img_path = results['img_path']
         path = self.mapped_path(img_path)
         try:  # opened here so that a bad file fails in the pipeline
-            h, w = MappedImage(path).shape
+            h, w = open_image(path).shape
         except ValueError as exc:
             raise ValueError(f'LoadLazyImage, the image {img_path}: {exc}. '
                              'A damaged cache file can be deleted: it is '

@@ -18,6 +18,7 @@ from mmengine.utils import is_seq_of
 from torch import Tensor
 
 from mmpatch.datasets.pixels import LAZY_KEY, MappedBatch, MappedImage
+from mmpatch.datasets.tiff_image import open_image
 
 
 class DeferredNormalization:
@@ -161,7 +162,7 @@ def _mapped_images(images, data_samples) -> Optional[List[MappedImage]]:
     out = []
     for img, meta in zip(images, metas):
         direction = meta.get('flip_direction') if meta.get('flip') else None
-        mapped = MappedImage(meta[LAZY_KEY], direction)
+        mapped = open_image(meta[LAZY_KEY], direction)
         if mapped.shape != tuple(img.shape[1:]):
             raise ValueError(
                 f'{meta.get("img_path", meta[LAZY_KEY])}: the pipeline '
