@@ -212,6 +212,8 @@ if [[ "$MODE" == pinned || -z "$WHEELS" ]]; then
 else
     log "    (installed with the folder's wheels above)"
 fi
+# mmpretrain 1.2.0 fails to import beside transformers 5 (docs/install.md)
+log "    $("$PY" "$KIT" patch-mmpretrain)"
 
 if [[ -n "$TARGET" ]]; then
     log "6/7 mmpatch: from the repository, PYTHONPATH=$TARGET:$REPO"

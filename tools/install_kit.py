@@ -7,6 +7,7 @@ that gets the packages (the venv's, or PYTHON itself with TARGET).
     python tools/install_kit.py wheel-ops WHEEL  # an mmcv build's ops: cpu/cuda
     python tools/install_kit.py find-mmcv WHEELS # a usable mmcv wheel there
     python tools/install_kit.py check [--lenient]  # the import check
+    python tools/install_kit.py patch-mmpretrain # beside transformers 5
 
 ``select`` is the offline install into an interpreter that already has
 torch (a GPU machine): of the folder's wheels that this interpreter can
@@ -162,6 +163,38 @@ def mmcv_key() -> str:
     return f'torch-{torch.__version__}/ops-cuda-sm{tag}/{py} {archs}'
 
 
+#: mmpretrain 1.2.0's switch of its multimodal models, and the switch made
+#: to stay off with transformers 5 (its BLIP/Flamingo modules subclass
+#: transformers classes that 5.x removed: ``TypeError: NoneType takes no
+#: arguments`` at import, which takes ``import mmdet.models`` down with it)
+MULTIMODAL = ("    for item in ['pycocotools', 'transformers>=4.28.0'])",
+              "    for item in ['pycocotools', 'transformers>=4.28.0']) "
+              "and not satisfy_requirement('transformers>=5.0.0')")
+
+
+def patch_mmpretrain(path: str = None) -> str:
+    """Keep mmpretrain 1.2.0's multimodal models off beside transformers
+    5 (their placeholders stay; nothing mmpatch uses changes): one line of
+    the installed ``mmpretrain/utils/dependency.py`` (or ``path``), found
+    without importing mmpretrain. Idempotent; returns what it did."""
+    if path is None:
+        spec = importlib.util.find_spec('mmpretrain')
+        if spec is None or not spec.origin:
+            return 'mmpretrain is not installed: nothing to patch'
+        path = os.path.join(os.path.dirname(spec.origin), 'utils',
+                            'dependency.py')
+    with open(path) as f:
+        text = f.read()
+    if MULTIMODAL[1] in text:
+        return f'{path}: already patched'
+    if MULTIMODAL[0] not in text:
+        return (f'{path}: not mmpretrain 1.2.0\'s multimodal switch, left '
+                'alone')
+    with open(path, 'w') as f:
+        f.write(text.replace(MULTIMODAL[0], MULTIMODAL[1]))
+    return f'{path}: multimodal models off with transformers>=5'
+
+
 def check(strict: bool = True) -> None:
     """Import the stack as the tests and tools use it; fail loudly (without
     ``strict``, a mmpretrain that lacks a module is a warning)."""
@@ -220,6 +253,8 @@ def main(argv) -> None:
         print(wheel_ops(args[0]))
     elif cmd == 'check':
         check(strict='--lenient' not in args)
+    elif cmd == 'patch-mmpretrain':
+        print(patch_mmpretrain())
     else:
         raise SystemExit(__doc__)
 
