@@ -183,6 +183,18 @@ class MappedBatch:
                 img.read(y0, cy1, x0, cx1))
         return out.to(self.device)
 
+    def pyramid_image(self, index: int,
+                      size: Tuple[int, int]) -> Optional[Tensor]:
+        """Image ``index`` whole, from a reduced level of its file's own
+        pyramid that is at least ``size`` (a TIFF's), as ``(C, h_l, w_l)``
+        uint8 on :attr:`device`; None when it has no such level (the global
+        patch is then resized from the full resolution, band by band)."""
+        img = self.images[index]
+        level = img.level_for(size) if hasattr(img, 'level_for') else 0
+        if level == 0:
+            return None
+        return torch.from_numpy(img.read_level(level)).to(self.device)
+
     def patches(self, images: Tensor, tops: Tensor, lefts: Tensor,
                 size: Tuple[int, int]) -> Tensor:
         """``(N, C, ph, pw)`` uint8 windows of ``size`` at ``(tops[i],

@@ -130,10 +130,17 @@ class TiffImage:
         return np.ascontiguousarray(region)
 
     def read_level(self, level: int) -> np.ndarray:
-        """A whole pyramid level, ``(C, h_l, w_l)`` uint8 (unflipped)."""
+        """A whole pyramid level, ``(C, h_l, w_l)`` uint8, flipped as the
+        image is."""
         page = self._levels[level]
-        return self._region(page, 0, int(page.imagelength), 0,
-                            int(page.imagewidth))
+        out = self._region(page, 0, int(page.imagelength), 0,
+                           int(page.imagewidth))
+        flip_rows, flip_cols = _FLIPS[self.flip_direction]
+        if flip_rows:
+            out = out[:, ::-1]
+        if flip_cols:
+            out = out[:, :, ::-1]
+        return np.ascontiguousarray(out)
 
     def _region(self, page, y0: int, y1: int, x0: int,
                 x1: int) -> np.ndarray:

@@ -280,6 +280,12 @@ class PatchGrid:
             if not raw:
                 outs.append(resize(pixels.window(i, 0, h, 0, w)[None], size))
                 continue
+            # a file's own reduced level (a pyramidal TIFF): resized from it
+            level = getattr(pixels, 'pyramid_image', lambda *a: None)(i, size)
+            if level is not None:
+                outs.append(self.normalize(resize(
+                    level[None].to(torch.get_default_dtype()), size)))
+                continue
 
             # read in bands of rows, so that neither the whole image in
             # float nor (for a mapped batch) the whole image at all is ever

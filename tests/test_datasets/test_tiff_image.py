@@ -141,3 +141,30 @@ def test_bigtiff_larger_than_the_memory_limit_is_read_by_region(tmp_path):
                             capture_output=True, text=True, env=env,
                             timeout=600)
     assert region.returncode == 0, region.stderr[-2000:]
+
+
+def test_global_patch_from_the_pyramid(tmp_path):
+    """The global patch of a pyramidal TIFF is resized from the smallest
+    level that holds it (flips applied), not from the full resolution."""
+    import torch
+
+    from mmpatch.datasets.pixels import MappedBatch
+    from mmpatch.datasets.tiff_image import TiffImage
+    from mmpatch.patchgd.grid import PatchGrid, resize
+    base = _image(256, 256)
+    path = str(tmp_path / 'pyr.tif')
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(base, tile=(64, 64), subifds=1, photometric='rgb')
+        tw.write(base[::2, ::2], tile=(64, 64), subfiletype=1,
+                 photometric='rgb')
+    grid = PatchGrid((256, 256), 64, normalize=lambda x: x)
+    for flip in (None, 'horizontal'):
+        batch = MappedBatch([TiffImage(path, flip)], (256, 256))
+        got = grid.global_patch(batch, (64, 64))
+        level = torch.from_numpy(np.ascontiguousarray(
+            base[::2, ::2, ::-1].transpose(2, 0, 1))).float()
+        if flip:
+            level = level.flip(-1)
+        torch.testing.assert_close(got, resize(level[None], (64, 64)))
+    # no level holds 160 px: resized from the full resolution
+    assert batch.pyramid_image(0, (160, 160)) is None
