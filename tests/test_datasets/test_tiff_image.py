@@ -168,3 +168,21 @@ def test_global_patch_from_the_pyramid(tmp_path):
         torch.testing.assert_close(got, resize(level[None], (64, 64)))
     # no level holds 160 px: resized from the full resolution
     assert batch.pyramid_image(0, (160, 160)) is None
+
+
+def test_tiff_memory_tool_small(tmp_path):
+    """tools/analysis_tools/tiff_memory.py end to end on a 2048 px scene:
+    both modes run, read the same global patch size, and reading by region
+    holds less than the decoded image."""
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))), 'tools', 'analysis_tools'))
+    import tiff_memory
+    out = tiff_memory.main(['--side', '2048', '--tile', '256', '--patch',
+                            '512', '--global-size', '256', '--dir',
+                            str(tmp_path), '--json', str(tmp_path / 'm.json')])
+    rows = {r['mode']: r for r in out['rows']}
+    assert set(rows) == {'by region', 'decode'}
+    assert rows['by region']['global_shape'] == [1, 3, 256, 256]
+    assert out['decoded_mib'] == 12.0
+    assert (rows['by region']['peak_above_start_mib']
+            < rows['decode']['peak_above_start_mib'])

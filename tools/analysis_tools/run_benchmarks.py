@@ -2,7 +2,7 @@
 docs/benchmarks.md.
 
     python tools/analysis_tools/run_benchmarks.py [--work-dir DIR]
-        [--only det det-demo seg cls time memory budget pictures | page]
+        [--only det det-demo seg cls time memory budget tiff pictures | page]
         [--memory-runs fcos_r50 ...] [--seeds 0 1 2] [--jobs 2]
         [--epochs seg=3 ...] [--page docs/benchmarks.md]
         [--images docs/images] [--smoke]
@@ -22,6 +22,8 @@ rerun alone and the page is always written from every saved result):
 * ``memory``: ``benchmark_memory.py`` runs: FCOS-R50 and the UltraDigits
   models, sampled, full gradient and full image, against image size;
 * ``budget``: FCOS-R50 under ``memory_budget='1G'``;
+* ``tiff``: a 20480 px BigTIFF read by region against decoded whole
+  (``tiff_memory.py``; its result kept in docs/results/);
 * ``pictures``: predictions on a whole test canvas.
 
 The whole default run takes ~185 min on a quiet 2-core machine: det ~60

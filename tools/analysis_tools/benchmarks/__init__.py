@@ -10,7 +10,7 @@ is absent.
 from collections import OrderedDict
 from functools import partial
 
-from . import budget, det, memory, pictures, tasks, timing
+from . import budget, det, memory, pictures, tasks, tiff, timing
 
 #: name -> (run, render), in the order a full run goes
 SECTIONS = OrderedDict([
@@ -24,6 +24,7 @@ SECTIONS = OrderedDict([
     ('time', (timing.run, timing.render)),
     ('memory', (memory.run, memory.render)),
     ('budget', (budget.run, budget.render)),
+    ('tiff', (tiff.run, tiff.render)),
     ('pictures', (pictures.run, pictures.render)),
 ])
 #: what ``make benchmarks`` runs: everything but ``det-demo``, the small
