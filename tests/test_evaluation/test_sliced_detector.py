@@ -130,3 +130,29 @@ def test_whole_image_pass_and_bad_merge():
     import mmpatch.evaluation.sliced_detector as sd
     with pytest.raises(ValueError, match='overlap'):
         sd.SlicedDetector(detector=dict(type='FCOS'), overlap=1.0)
+
+
+def test_det_inferencer_slices(data, tmp_path):  # noqa: F811
+    """mmdet's DetInferencer runs the crop baseline's config as it is: the
+    SlicedDetector's test_step, 128 px slices of a 256 px canvas."""
+    from mmdet.apis import DetInferencer
+    from mmdet.structures import DetDataSample
+    from mmengine.config import Config
+    from sliced_eval import build_model
+    cfg = _sliced(_cfg(CROP, data, tmp_path, score_thr=0.0), slice_size=128)
+    model = build_model(cfg)
+    ckpt = str(tmp_path / 'm.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(
+        dataset_meta=dict(classes=tuple(str(d) for d in range(10))))), ckpt)
+    cfg_path = str(tmp_path / 'sliced.py')
+    Config(cfg.to_dict()).dump(cfg_path)
+    infer = DetInferencer(model=cfg_path, weights=ckpt, device='cpu')
+    calls = []
+    step = infer.model.detector.test_step
+    infer.model.detector.test_step = lambda d: calls.append(
+        len(d['inputs'])) or step(d)
+    img = data + 'images/test/000000.png'
+    pred = infer(img, return_datasamples=True,
+                 no_save_pred=True)['predictions'][0]
+    assert isinstance(pred, DetDataSample) and len(pred.pred_instances) > 0
+    assert sum(calls) == 9  # 3 x 3 slices of 128 px, overlap 0.25
