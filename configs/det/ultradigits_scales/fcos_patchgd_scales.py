@@ -1,17 +1,17 @@
 # Ours with the paper's sampled step (PatchGD + global patch) on whole
 # UltraDigits-scales canvases (1024 px): 256 px patches (4x4 grid), 2 inner
 # iterations of k = 2 sampled patches with an optimizer step after each,
-# latent 8, the head's towers in θ1, the uint8 batch. The second ours row:
-# the comparison leads with the full-image gradient
-# (fcos_patchgd_full_scales.py, 71.6 MiB, the equal-memory reference), which
-# learns more per step on this data. Its own measured peak training memory,
-# 66.6 MiB (batch 1, 1024 px), also admits the 512 px baselines (59.2 MiB):
+# Z at 32 channels, the head's towers in θ1, the uint8 batch. The second
+# ours row: the comparison leads with the full-image gradient
+# (fcos_patchgd_full_scales.py, 80.8 MiB, the equal-memory reference). Its
+# own measured peak training memory, 86.9 MiB (batch 1, 1024 px; fill
+# chunks of 8):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_patchgd_scales.py \
 #       --sizes 1024 --baseline none --batch-size 1 --threads 1 --steps 2
 # benchmark_memory's synthetic batch has 5 boxes an image; a training canvas
-# has about 15 digits, and FCOS's target assignment grows with points x
-# boxes, so training logs a little more (MemoryLoggerHook).
+# has about 38 digits, whose targets ChunkedTargetFCOSHead assigns a block
+# of points at a time (mmpatch/models/fcos_heads.py).
 # The PatchGD side, which fcos_patchgd_full_scales.py inherits: the same
 # data, schedule and checkpoints as the stock side (fcos_full_scales.py),
 # the PatchGD model and runtime; the hooks are patchgd_runtime's plus the
