@@ -42,6 +42,36 @@ _FLIPS = {
 }
 
 
+def stored_window(image, y0: int, y1: int, x0: int,
+                  x1: int) -> Tuple[int, int, int, int]:
+    """The stored rows and columns ``(y0, y1, x0, x1)`` that a window of
+    ``image`` as flipped (its ``flip_direction``) shows; a clear error for
+    a window outside its ``shape``."""
+    h, w = image.shape
+    if not (0 <= y0 <= y1 <= h and 0 <= x0 <= x1 <= w):
+        raise IndexError(
+            f'window rows {y0}:{y1}, columns {x0}:{x1} is outside the '
+            f'{h}x{w} image {image.path}')
+    flip_rows, flip_cols = _FLIPS[image.flip_direction]
+    if flip_rows:
+        y0, y1 = h - y1, h - y0
+    if flip_cols:
+        x0, x1 = w - x1, w - x0
+    return y0, y1, x0, x1
+
+
+def flip_region(region: np.ndarray,
+                flip_direction: Optional[str]) -> np.ndarray:
+    """A stored ``(C, h, w)`` region mirrored as ``flip_direction`` says, a
+    fresh contiguous array."""
+    flip_rows, flip_cols = _FLIPS[flip_direction]
+    if flip_rows:
+        region = region[:, ::-1]
+    if flip_cols:
+        region = region[:, :, ::-1]
+    return np.ascontiguousarray(region)
+
+
 class MappedImage:
     """One ``(h, w, C)`` uint8 image, memory-mapped, optionally flipped.
 
@@ -92,23 +122,9 @@ class MappedImage:
     def read(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """Pixels ``[y0:y1, x0:x1]`` of the (flipped) image, ``(C, y1 - y0,
         x1 - x0)`` uint8, a fresh array; the window must lie inside."""
-        h, w = self.shape
-        if not (0 <= y0 <= y1 <= h and 0 <= x0 <= x1 <= w):
-            raise IndexError(
-                f'window rows {y0}:{y1}, columns {x0}:{x1} is outside the '
-                f'{h}x{w} image {self.path}')
-        flip_rows, flip_cols = _FLIPS[self.flip_direction]
-        # the stored rows/columns that the flipped window shows
-        if flip_rows:
-            y0, y1 = h - y1, h - y0
-        if flip_cols:
-            x0, x1 = w - x1, w - x0
-        region = self.array[y0:y1, x0:x1]
-        if flip_rows:
-            region = region[::-1]
-        if flip_cols:
-            region = region[:, ::-1]
-        return np.ascontiguousarray(region.transpose(2, 0, 1))
+        y0, y1, x0, x1 = stored_window(self, y0, y1, x0, x1)
+        region = self.array[y0:y1, x0:x1].transpose(2, 0, 1)
+        return flip_region(region, self.flip_direction)
 
     def __repr__(self) -> str:
         h, w = self.shape

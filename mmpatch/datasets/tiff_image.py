@@ -23,7 +23,7 @@ from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
-from .pixels import _FLIPS, MappedImage
+from .pixels import _FLIPS, MappedImage, flip_region, stored_window
 
 #: file suffixes read by TiffImage
 TIFF_SUFFIXES = ('.tif', '.tiff', '.btf', '.tf8', '.ome.tif', '.ome.tiff')
@@ -112,35 +112,17 @@ class TiffImage:
     def read(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """Pixels ``[y0:y1, x0:x1]`` of the (flipped) full-resolution
         level, ``(C, y1 - y0, x1 - x0)`` uint8 (BGR), a fresh array."""
-        h, w = self.shape
-        if not (0 <= y0 <= y1 <= h and 0 <= x0 <= x1 <= w):
-            raise IndexError(
-                f'window rows {y0}:{y1}, columns {x0}:{x1} is outside the '
-                f'{h}x{w} image {self.path}')
-        flip_rows, flip_cols = _FLIPS[self.flip_direction]
-        if flip_rows:
-            y0, y1 = h - y1, h - y0
-        if flip_cols:
-            x0, x1 = w - x1, w - x0
-        region = self._region(self._page, y0, y1, x0, x1)
-        if flip_rows:
-            region = region[:, ::-1]
-        if flip_cols:
-            region = region[:, :, ::-1]
-        return np.ascontiguousarray(region)
+        y0, y1, x0, x1 = stored_window(self, y0, y1, x0, x1)
+        return flip_region(self._region(self._page, y0, y1, x0, x1),
+                           self.flip_direction)
 
     def read_level(self, level: int) -> np.ndarray:
         """A whole pyramid level, ``(C, h_l, w_l)`` uint8, flipped as the
         image is."""
         page = self._levels[level]
-        out = self._region(page, 0, int(page.imagelength), 0,
-                           int(page.imagewidth))
-        flip_rows, flip_cols = _FLIPS[self.flip_direction]
-        if flip_rows:
-            out = out[:, ::-1]
-        if flip_cols:
-            out = out[:, :, ::-1]
-        return np.ascontiguousarray(out)
+        return flip_region(self._region(page, 0, int(page.imagelength), 0,
+                                        int(page.imagewidth)),
+                           self.flip_direction)
 
     def _region(self, page, y0: int, y1: int, x0: int,
                 x1: int) -> np.ndarray:

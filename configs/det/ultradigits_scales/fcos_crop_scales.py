@@ -26,7 +26,7 @@
 _base_ = [
     '../../_base_/models/fcos_mini_digits_ignore.py',
     '../../_base_/datasets/ultradigits_scales_det.py',
-    'mmdet::_base_/default_runtime.py',
+    '../../_base_/scales_runtime.py',
     '../../_base_/schedules/adam_6e.py',
 ]
 custom_imports = dict(
@@ -46,16 +46,11 @@ model = dict(
     batch_size=4,
     merge='nms')
 repeat = 4
-# the hooks and checkpoints of ./fcos_full_scales.py
+# the hooks of ./fcos_full_scales.py
 custom_hooks = [
     dict(type='MemoryLoggerHook', interval=10),
     dict(type='TrainClockHook')
 ]
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1,
-                    max_keep_ckpts=-1))
-log_processor = dict(by_epoch=True)
 train_pipeline = [
     dict(type='LoadCachedImage', cache_dir='data/ultradigits_scales/cache'),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -13,16 +13,10 @@
 _base_ = [
     '../../_base_/models/fcos_mini_digits.py',
     '../../_base_/datasets/ultradigits_scales_det.py',
-    'mmdet::_base_/default_runtime.py',
+    '../../_base_/scales_runtime.py',
     '../../_base_/schedules/adam_6e.py',
 ]
 custom_hooks = [
     dict(type='MemoryLoggerHook', interval=10),
     dict(type='TrainClockHook')
 ]
-# a checkpoint every epoch, each scored by the time-to-accuracy curve
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1,
-                    max_keep_ckpts=-1))
-log_processor = dict(by_epoch=True)
