@@ -1,5 +1,5 @@
 """PatchGlobalDetector: PatchGD + global patch around mmdet's FCOS."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -106,6 +106,14 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
     map ever has the head's width: memory beyond Z stays flat as the image
     grows. This is the memory trade for 4096 px inputs.
 
+    With ``towers_in_patch=k`` (an int) only the ``k`` finest levels run
+    their towers per patch; the coarser levels keep the neck's map in Z and
+    run the whole head (towers included) on the stitched map in θ2. A
+    256 px patch's P6/P7 maps are 4x4 and 2x2, where the towers see mostly
+    patch borders; stitched, those maps are small (1/64 and 1/256 of the
+    image's pixels at stride 64 and 128), so the whole-image towers there
+    cost little memory and see the large objects whole.
+
     Boxes that cross patch borders are ordinary whole-image targets.
 
     Args:
@@ -115,7 +123,8 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
         global_fusion (str, optional): ``'concat'`` (default), ``'add'``,
             ``'gated'`` (``Z + tanh(a) * G``, ``a`` zero at the start) or
             ``None`` (PatchGD without the global patch).
-        towers_in_patch (bool): run the head's towers in θ1, per patch (see
+        towers_in_patch (bool | int): run the head's towers in θ1, per patch,
+            on every level (True) or on the ``k`` finest levels (an int; see
             above). Defaults to False: the towers run on the whole-image
             maps in θ2.
     """
@@ -138,7 +147,7 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
                  patch_cfg: Optional[dict] = None,
                  latent_channels: Optional[int] = None,
                  global_fusion: Optional[str] = 'concat',
-                 towers_in_patch: bool = False,
+                 towers_in_patch: Union[bool, int] = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self.init_patchgd(patch_cfg, global_fusion)
@@ -150,16 +159,18 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
             self.patch_cfg.patch_size, max(strides),
             f'the largest stride of the {type(self.bbox_head).__name__} '
             'levels')
+        self.num_levels = len(strides)
         self.towers_in_patch = towers_in_patch
-        if towers_in_patch:
+        self.patch_tower_levels = self._tower_levels(towers_in_patch)
+        if self.patch_tower_levels:
             self._check_tower_head()
         # θ1's output width: the neck's, or the towers' (cls and reg maps)
         head_ch = (self.bbox_head.feat_channels
-                   if towers_in_patch else self.bbox_head.in_channels)
+                   if self.patch_tower_levels else self.bbox_head.in_channels)
         d = latent_channels or head_ch
         self.latent_channels = d
-        self.num_levels = len(strides)
-        num_maps = self.num_levels * (2 if towers_in_patch else 1)
+        # [cls, then reg, of the tower levels..., the neck's of the others]
+        num_maps = self.num_levels + self.patch_tower_levels
         self.latent_reduce = nn.ModuleList(
             nn.Conv2d(head_ch, d, 1)
             for _ in range(num_maps)) if latent_channels else None
@@ -168,6 +179,25 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
         # towers_in_patch: [cls per level..., reg per level...]
         self.fusion_convs = nn.ModuleList(
             nn.Conv2d(fused, head_ch, 1) for _ in range(num_maps))
+
+    def _tower_levels(self, towers_in_patch: Union[bool, int]) -> int:
+        """How many levels, finest first, run the head's towers in θ1."""
+        L = self.num_levels
+        k = L if towers_in_patch is True else int(towers_in_patch or 0)
+        if not 0 <= k <= L:
+            raise ValueError(
+                f'towers_in_patch={towers_in_patch!r}: give True (all '
+                f'{L} levels), False, or the number of levels, finest '
+                f'first, whose towers run per patch (0..{L})')
+        head = self.bbox_head
+        if 0 < k < L and head.in_channels != head.feat_channels:
+            raise ValueError(
+                f'towers_in_patch={k} keeps towers per patch on {k} levels '
+                f'and on the stitched maps of the others, so Z holds both '
+                f'the towers\' and the neck\'s maps: it needs '
+                f'bbox_head.in_channels == feat_channels, got '
+                f'{head.in_channels} and {head.feat_channels}')
+        return k
 
     def _check_tower_head(self) -> None:
         head = self.bbox_head
@@ -190,14 +220,16 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
     def encode_patches(self, patches: Tensor) -> List[Tensor]:
         """θ1: ``(N, 3, ph, pw)`` -> per level ``(N, d, ph/s_l, pw/s_l)``.
 
-        With ``towers_in_patch`` the list is the cls maps of every level,
-        then the reg maps.
+        With ``towers_in_patch`` the list is the cls maps of the tower
+        levels (all, or the ``patch_tower_levels`` finest), then their reg
+        maps, then the neck's maps of the other levels.
         """
         feats = list(self.extract_feat(patches))
-        if self.towers_in_patch:
+        k = self.patch_tower_levels
+        if k:
             head = self.bbox_head
             cls_feats, reg_feats = [], []
-            for x in feats:
+            for x in feats[:k]:
                 cls_feat, reg_feat = x, x
                 for layer in head.cls_convs:
                     cls_feat = layer(cls_feat)
@@ -205,14 +237,14 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
                     reg_feat = layer(reg_feat)
                 cls_feats.append(cls_feat)
                 reg_feats.append(reg_feat)
-            feats = cls_feats + reg_feats
+            feats = cls_feats + reg_feats + feats[k:]
         if self.latent_reduce is not None:
             feats = [r(f) for r, f in zip(self.latent_reduce, feats)]
         return feats
 
     def patch_encoder_modules(self) -> List[nn.Module]:
         mods = [self.backbone, self.neck]
-        if self.towers_in_patch:
+        if self.patch_tower_levels:
             mods += [self.bbox_head.cls_convs, self.bbox_head.reg_convs]
         return mods + ([self.latent_reduce] if self.latent_reduce else [])
 
@@ -243,17 +275,24 @@ class PatchGlobalDetector(HostModel, PatchGDMixin, SingleStageDetector):
         ``(cls_scores, bbox_preds, centernesses)``, one ``(B, *, H_l, W_l)``
         map per level, as ``FCOSHead.forward`` returns them.
         """
-        if not self.towers_in_patch:
+        k = self.patch_tower_levels
+        if not k:
             return self.bbox_head(self.fused_features(latent, global_feats))
         # FCOSHead.forward_single after its towers (checked at build time)
-        head, L = self.bbox_head, self.num_levels
+        head = self.bbox_head
         maps = self.fused_maps(latent, global_feats)
         fuse = self.fusion_convs
         cls_scores, bbox_preds, centernesses = [], [], []
         for level, (scale, stride) in enumerate(zip(head.scales,
                                                     head.strides)):
-            cls_in, reg_in = maps[level], maps[L + level]
-            cls_fuse, reg_fuse = fuse[level], fuse[L + level]
+            if level >= k:  # the whole head on the stitched map
+                x = fuse[k + level](maps[k + level])
+                for out, y in zip((cls_scores, bbox_preds, centernesses),
+                                  head.forward_single(x, scale, stride)):
+                    out.append(y)
+                continue
+            cls_in, reg_in = maps[level], maps[k + level]
+            cls_fuse, reg_fuse = fuse[level], fuse[k + level]
             cls_scores.append(conv_after_1x1(cls_in, cls_fuse, head.conv_cls))
             bbox_pred = conv_after_1x1(reg_in, reg_fuse, head.conv_reg)
             if head.centerness_on_reg:

@@ -65,7 +65,8 @@ def det_samples(shapes, boxes, labels, batch_shape, dtype=torch.float32):
 
 @pytest.mark.parametrize('towers_in_patch,with_cp', [(False, False),
                                                      (True, False),
-                                                     (True, True)])
+                                                     (True, True),
+                                                     (3, False)])
 def test_exactness_step_equals_full_fcos(det_scope, towers_in_patch,
                                          with_cp):
     """The exactness contract (docs/method.md) for FCOS: focal, IoU and
@@ -94,7 +95,8 @@ def fcos_batch():
 
 @pytest.mark.parametrize('towers_in_patch,with_cp', [(False, False),
                                                      (True, False),
-                                                     (True, True)])
+                                                     (True, True),
+                                                     (2, False)])
 def test_exactness_full_gradient_fcos(det_scope, towers_in_patch, with_cp):
     """gradient='full' for FCOS, towers in θ1 or not: dL/dZ pushed back
     through chunks of 5 of the 12 patches equals the full computation's
@@ -152,6 +154,24 @@ def test_conv_after_1x1_equals_two_convs():
                                 [x, fuse.weight, fuse.bias, conv.weight])
     for a, b in zip(grads, grads_ref):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_towers_on_the_finest_levels_only(det_scope):
+    """towers_in_patch=2: the two finest levels' towers per patch (cls and
+    reg maps in Z), the three coarser levels' neck maps in Z and the whole
+    head on their stitched maps; the outputs have FCOS's shapes."""
+    model = build(fcos_cfg(towers_in_patch=2)).eval()
+    assert model.patch_tower_levels == 2 and len(model.fusion_convs) == 7
+    x, samples = fcos_batch()
+    latent, g = model.encode_image(x.float(), samples)
+    assert len(latent.maps) == 7
+    outs = model.head_outputs(latent, g)
+    whole = build(fcos_cfg(towers_in_patch=False)).eval()
+    ref = whole.head_outputs(*whole.encode_image(x.float(), samples))
+    for a, b in zip(outs, ref):
+        assert [t.shape for t in a] == [t.shape for t in b]
+    with pytest.raises(ValueError, match='number of levels'):
+        build(fcos_cfg(towers_in_patch=6))
 
 
 def test_towers_in_patch_needs_fcos_head(det_scope):

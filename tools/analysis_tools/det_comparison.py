@@ -63,6 +63,9 @@ METHODS = {  # ours_full first: the equal-memory reference
                  ABLATION),
     'gated': ('ours, gated global fusion',
               'ablations/fcos_patchgd_full_gated_scales.py', False, ABLATION),
+    'towers2': ('ours, towers per patch on P3-P4 only',
+                'ablations/fcos_patchgd_full_towers2_scales.py', False,
+                ABLATION),
 }
 
 
