@@ -92,8 +92,10 @@ def test_lazy_image_reads_a_tiled_tiff_in_place(tmp_path):
 def test_bigtiff_larger_than_the_memory_limit_is_read_by_region(tmp_path):
     """A 12288 x 12288 RGB BigTIFF (432 MiB decoded, a few MiB on disk):
     under an address-space limit 320 MiB above the interpreter's own, a
-    full decode fails, and PatchGD's reads (every 1024 px patch and the
-    global patch's bands, through MappedBatch) succeed."""
+    full decode fails, and PatchGD's inference succeeds: the engine's fill
+    (LatentBuffer.fill_without_grad, what encode_batch runs) of a small
+    θ1 over every 1024 px patch, read through MappedBatch, and the global
+    patch from bands of rows."""
     path = str(tmp_path / 'big.tif')
     side, tile = 12288, 512
     rng = np.random.default_rng(0)
@@ -122,14 +124,19 @@ def test_bigtiff_larger_than_the_memory_limit_is_read_by_region(tmp_path):
             import tifffile
             tifffile.imread({path!r})
         else:
+            from mmpatch.patchgd.latent import LatentBuffer
+            theta1 = torch.nn.Sequential(
+                torch.nn.Conv2d(3, 8, 8, stride=8), torch.nn.ReLU(),
+                torch.nn.Conv2d(8, 4, 4, stride=4))
             batch = MappedBatch([TiffImage({path!r})], ({side}, {side}))
-            grid = PatchGrid(({side}, {side}), 1024, normalize=lambda x: x)
-            total = 0
-            for cell in range(grid.num_cells):
-                index = grid.index(torch.tensor([[cell]]))
-                total += int(grid.gather(batch, index).sum() > 0)
-            g = grid.global_patch(batch, (256, 256))
-            assert total == grid.num_cells and g.shape == (1, 3, 256, 256)
+            grid = PatchGrid(({side}, {side}), 1024,
+                             normalize=lambda x: x / 255.0)
+            z = LatentBuffer.fill_without_grad(
+                grid, batch, lambda p: [theta1(p)], chunk=2)
+            with torch.no_grad():
+                g = theta1(grid.global_patch(batch, (256, 256)))
+            assert z.maps[0].shape == (1, 4, {side // 32}, {side // 32})
+            assert g.shape == (1, 4, 8, 8) and z.maps[0].abs().sum() > 0
         print('ok')
     ''')
     env = dict(os.environ, OMP_NUM_THREADS='1')
