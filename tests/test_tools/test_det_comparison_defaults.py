@@ -102,7 +102,7 @@ def test_prepare_config_applies_the_run(tmp_path):
 
 @pytest.mark.parametrize('method', [
     'ours_full', 'ours', 'ours_noglobal', 'downsampled', 'crop', 'full',
-    'z8', 'z64', 'bn_train', 'gated', 'towers2'])
+    'z8', 'z64', 'bn_train', 'gated', 'towers2', 'gated_towers2'])
 def test_every_config_builds(method):
     import det_comparison
     from sliced_eval import build_model, load_config

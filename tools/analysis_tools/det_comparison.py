@@ -66,6 +66,9 @@ METHODS = {  # ours_full first: the equal-memory reference
     'towers2': ('ours, towers per patch on P3-P4 only',
                 'ablations/fcos_patchgd_full_towers2_scales.py', False,
                 ABLATION),
+    'gated_towers2': ('ours, gated fusion and towers per patch on P3-P4',
+                      'ablations/fcos_patchgd_full_gated_towers2_scales.py',
+                      False, ABLATION),
 }
 
 
