@@ -253,3 +253,16 @@ def test_epoch_schedule_of_an_experiment(tmp_path, bm):
     assert hooks['PatchPreciseBNHook']['interval'] == 2
     assert set(hooks) == {h['type'] for h in cfg.custom_hooks}
     json.dumps(options)  # they travel to the experiment's process as JSON
+
+
+def test_rendering_keeps_the_parts_measured_elsewhere(bm):
+    """A part of the page without results here keeps its measured text;
+    a part measured here, and a part never measured, are rendered."""
+    from benchmarks.page import keep_measured
+    old = ('# Benchmarks\nPage took 20 min.\n## Seg\nmIoU 90.\n'
+           '## Det\nAP 0.1\n## GPU\n*Not run yet: x.*\n')
+    new = ('# Benchmarks\nnot timed yet\n## Seg\n*Not run yet: seg.*\n'
+           '## Det\nAP 0.5\n## GPU\n*Not run yet: y.*\n## New\nz\n')
+    assert keep_measured(new, old) == (
+        '# Benchmarks\nPage took 20 min.\n## Seg\nmIoU 90.\n## Det\nAP 0.5\n'
+        '## GPU\n*Not run yet: y.*\n## New\nz\n')
