@@ -199,3 +199,14 @@ def test_plateau_rule():
     assert plateaued([point(a) for a in [0.1, 0.3, 0.5, 0.5, 0.505]])
     assert not plateaued([point(a) for a in [0.1, 0.3, 0.5, 0.5, 0.52]])
     assert not plateaued([point(0.1)])  # one point: nothing to compare
+
+
+def test_every_ablation_is_read_on_the_page():
+    """Each method of the ablation table is read bucket by bucket against
+    ours (benchmarks/det.py ABLATIONS)."""
+    import det_comparison
+    from benchmarks.det import ABLATIONS
+    ablations = {m for m, v in det_comparison.METHODS.items()
+                 if v[3] == det_comparison.ABLATION}
+    assert ablations <= {row for row, ref in ABLATIONS
+                         if ref == 'ours_full'}

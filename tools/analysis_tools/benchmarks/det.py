@@ -81,8 +81,12 @@ CLAIMS = [('ours_full', 'downsampled', 'mAP'),
           ('ours_full', 'downsampled', 'AP_tiny'),
           ('ours_full', 'crop', 'mAP'), ('ours_full', 'crop', 'AP_huge'),
           ('ours_noglobal', 'ours_full', 'AP_huge')]
-#: the ablations read bucket by bucket against the leading row
-ABLATIONS = [('ours_noglobal', 'ours_full'), ('ours', 'ours_full')]
+#: the ablations read bucket by bucket against the leading row (and every
+#: method of det_comparison.py's ablation table)
+ABLATIONS = [('ours_noglobal', 'ours_full'), ('ours', 'ours_full'),
+             ('z8', 'ours_full'), ('z64', 'ours_full'),
+             ('bn_train', 'ours_full'), ('gated', 'ours_full'),
+             ('towers2', 'ours_full'), ('gated_towers2', 'ours_full')]
 BUCKETS = ('tiny', 'medium', 'huge')
 
 
