@@ -13,8 +13,8 @@
 #     'gated'),
 #   * the head's towers in θ1 and the uint8 batch (./fcos_patchgd_scales.py).
 # The reference of the equal-memory baselines: measured peak training
-# memory 80.8 MiB (batch 1, 1024 px), against 200.6 MiB for full-image FCOS
-# (0.40x; at 2048 px 185.2 against 765.8 MiB, 0.24x):
+# memory 80.8 MiB (batch 1, 1024 px), against 203.5 MiB for full-image FCOS
+# (0.40x; at 2048 px 174.7 against 777.6 MiB, 0.22x):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_patchgd_full_scales.py \
 #       --baseline-config configs/det/ultradigits_scales/fcos_full_scales.py \
