@@ -181,6 +181,9 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
         (kept / 'ours_full' / f'seed{seed}.json').write_text(json.dumps(
             _det_run('ours_full', seed, ap)))
     (kept / 'predictions.png').write_bytes(b'png')
+    stale = dict(_det_run('full', 0, 0.9), recipe='an earlier one')
+    (kept / 'full').mkdir()
+    (kept / 'full' / 'seed0.json').write_text(json.dumps(stale))
     page = fill(ctx, bm.RENDERERS)
     assert '${' not in page
     assert 'cls 10 min (OMP_NUM_THREADS=1)' in page
@@ -208,6 +211,7 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
             in page)
     assert '| 0 of 2 (5 epochs) |' in page  # the plateau rule's verdict
     assert (kept / 'det_comparison.md').exists()  # rendered from the runs
+    assert '| full-image FCOS (unbounded' not in page  # an earlier recipe
     assert '![predictions](img/det_predictions.png)' in page
     assert (tmp_path / 'img' / 'det_predictions.png').read_bytes() == b'png'
     assert '> BudgetError: too small' in page
@@ -221,9 +225,10 @@ def _det_run(method, seed, ap):
     test.update({f'coco/bbox_n_{k}': 10 for k in buckets})
     curve = [{'epoch': e, 'train_s': 10.0 * e, 'coco/bbox_mAP': ap * e / 5}
              for e in range(1, 6)]
+    from det_comparison import recipe  # beside run_benchmarks.py
     return dict(method=method, seed=seed, curve=curve, buckets=buckets,
                 test=test, infer_s=0.2, slices=1, train_s=50.0, iters=10,
-                peak_train_mb=80.0)
+                peak_train_mb=80.0, recipe=recipe(method))
 
 
 def test_epoch_schedule_of_an_experiment(tmp_path, bm):

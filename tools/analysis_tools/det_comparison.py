@@ -34,7 +34,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from det_report import KEYS, load_runs, summarize  # beside this script
+from det_report import (KEYS, draw_predictions, load_runs,  # beside it
+                        summarize)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = 'configs/det/ultradigits_scales/'
@@ -106,14 +107,38 @@ def prepare_config(method, seed, args, run_dir):
     return path
 
 
+def recipe(method):
+    """A stamp of the method's config as it is now (its resolved text): a
+    kept run made from another recipe is stale, run again and left out of
+    the report."""
+    import hashlib
+
+    from mmengine.config import Config
+    text = Config.fromfile(osp.join(ROOT, CFG, METHODS[method][1])).pretty_text
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def run_options(args):
+    return dict(epochs=args.epochs, data_root=args.data_root,
+                train_images=args.train_images, cfg_options=args.cfg_options)
+
+
+def is_current(kept, method, args=None):
+    """Whether a kept run (its JSON) was made from the method's config as
+    it is now (and, given ``args``, with the same run options)."""
+    return kept.get('recipe') == recipe(method) and (
+        args is None or kept.get('run') == run_options(args))
+
+
 def run_one(method, seed, args):
-    """Train one (method, seed) unless kept already, score it (fresh
-    processes; a run trained already is only scored) and keep its scores
-    in RESULTS."""
+    """Train one (method, seed) unless kept already from the same recipe,
+    score it (fresh processes; a run trained already is only scored) and
+    keep its scores in RESULTS."""
     from experiment import run_subprocess  # beside this script
     run_dir = osp.join(args.work_dir, method, f'seed{seed}')
     kept = osp.join(args.results, method, f'seed{seed}.json')
-    if osp.exists(kept) and not args.force:
+    if osp.exists(kept) and not args.force and is_current(
+            json.load(open(kept)), method, args):
         return
     if osp.exists(osp.join(run_dir, 'scores.json')) and not args.force:
         return keep(run_dir, kept, args)
@@ -133,12 +158,22 @@ def run_one(method, seed, args):
     keep(run_dir, kept, args)
 
 
+def current_runs(results):
+    """The kept runs made from the configs as they are now (a line says
+    how many stale ones are left out)."""
+    runs = [r for r in load_runs(results) if r['method'] in METHODS]
+    current = [r for r in runs if is_current(r, r['method'])]
+    if len(current) < len(runs):
+        print(f'det_comparison: {len(runs) - len(current)} kept run(s) of '
+              'an earlier recipe left out (run again)')
+    return current
+
+
 def keep(run_dir, kept, args):
     """The run's scores, with what it was run on, as RESULTS' file."""
     scores = json.load(open(osp.join(run_dir, 'scores.json')))
-    scores['run'] = dict(epochs=args.epochs, data_root=args.data_root,
-                         train_images=args.train_images,
-                         cfg_options=args.cfg_options)
+    scores['run'] = run_options(args)
+    scores['recipe'] = recipe(scores['method'])
     os.makedirs(osp.dirname(kept), exist_ok=True)
     with open(kept, 'w') as f:
         json.dump(scores, f, indent=1)
@@ -184,45 +219,6 @@ def score_run(run_dir):
         json.dump(out, f, indent=2)
 
 
-def draw_predictions(args, path, side=640):
-    """The first test canvas: ground truth, then ours (full gradient, else
-    sampled) and the two equal-memory baselines (first seed), each with its
-    k best boxes, k the number of digits on the canvas (short runs score
-    low; no threshold)."""
-    import cv2
-    import numpy as np
-    coco = json.load(open(osp.join(args.data_root,
-                                   'annotations/instances_test.json')))
-    img = coco['images'][0]
-    canvas = cv2.imread(osp.join(args.data_root, 'images/test',
-                                 img['file_name']))
-    scale = side / max(canvas.shape[:2])
-    small = cv2.resize(canvas, None, fx=scale, fy=scale,
-                       interpolation=cv2.INTER_AREA)
-    panels = []
-    gts = [a for a in coco['annotations'] if a['image_id'] == img['id']]
-    ours = 'ours_full' if 'ours_full' in args.methods else 'ours'
-    best = lambda p: sorted(  # noqa: E731
-        (d for d in json.load(open(p)) if d['image_id'] == img['id']),
-        key=lambda d: -d['score'])[:len(gts)]
-    for name, boxes, colour in [('ground truth', gts, (0, 200, 0))] + [
-            (f'{METHODS[m][0]}: best {len(gts)}', best(p), (0, 140, 255))
-            for m in (ours, 'downsampled', 'crop') if m in args.methods
-            for p in sorted(glob.glob(osp.join(args.work_dir, m, '*',
-                                               'test.bbox.json')))[:1]]:
-        pic = small.copy()
-        for d in boxes:
-            x, y, w, h = (v * scale for v in d['bbox'])
-            cv2.rectangle(pic, (int(x), int(y)), (int(x + w), int(y + h)),
-                          colour, 1)
-            cv2.putText(pic, str(d['category_id']), (int(x), int(y) - 2),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
-        cv2.putText(pic, name, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (255, 255, 255), 1)
-        panels.append(pic)
-    cv2.imwrite(path, np.concatenate(panels, axis=1))
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/det_comparison')
@@ -265,13 +261,14 @@ def main(argv=None):
     jobs = [(m, s) for s in args.seeds for m in args.methods]
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(lambda j: run_one(*j, args), jobs))
-    # every kept run, earlier invocations' included
-    runs = load_runs(args.results)
+    # every kept run of the current recipes, earlier invocations' included
+    runs = current_runs(args.results)
     print(summarize(runs, METHODS, args.results, args.patch_size))
     args.methods = [m for m in METHODS if any(r['method'] == m
                                               for r in runs)]
     if glob.glob(osp.join(args.work_dir, '*', '*', 'test.bbox.json')):
-        draw_predictions(args, osp.join(args.results, 'predictions.png'))
+        draw_predictions(args, METHODS, osp.join(args.results,
+                                                 'predictions.png'))
     return runs
 
 

@@ -131,3 +131,43 @@ def draw_curves(by: Dict[str, List[dict]], methods: Dict[str, tuple],
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def draw_predictions(args, methods: Dict[str, tuple], path: str,
+                     side: int = 640) -> None:
+    """The first test canvas: ground truth, then ours (full gradient, else
+    sampled) and the two equal-memory baselines (first seed), each with its
+    k best boxes, k the number of digits on the canvas (short runs score
+    low; no threshold)."""
+    import cv2
+    import numpy as np
+    coco = json.load(open(osp.join(args.data_root,
+                                   'annotations/instances_test.json')))
+    img = coco['images'][0]
+    canvas = cv2.imread(osp.join(args.data_root, 'images/test',
+                                 img['file_name']))
+    scale = side / max(canvas.shape[:2])
+    small = cv2.resize(canvas, None, fx=scale, fy=scale,
+                       interpolation=cv2.INTER_AREA)
+    panels = []
+    gts = [a for a in coco['annotations'] if a['image_id'] == img['id']]
+    ours = 'ours_full' if 'ours_full' in args.methods else 'ours'
+    best = lambda p: sorted(  # noqa: E731
+        (d for d in json.load(open(p)) if d['image_id'] == img['id']),
+        key=lambda d: -d['score'])[:len(gts)]
+    for name, boxes, colour in [('ground truth', gts, (0, 200, 0))] + [
+            (f'{methods[m][0]}: best {len(gts)}', best(p), (0, 140, 255))
+            for m in (ours, 'downsampled', 'crop') if m in args.methods
+            for p in sorted(glob.glob(osp.join(args.work_dir, m, '*',
+                                               'test.bbox.json')))[:1]]:
+        pic = small.copy()
+        for d in boxes:
+            x, y, w, h = (v * scale for v in d['bbox'])
+            cv2.rectangle(pic, (int(x), int(y)), (int(x + w), int(y + h)),
+                          colour, 1)
+            cv2.putText(pic, str(d['category_id']), (int(x), int(y) - 2),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1)
+        cv2.putText(pic, name, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (255, 255, 255), 1)
+        panels.append(pic)
+    cv2.imwrite(path, np.concatenate(panels, axis=1))

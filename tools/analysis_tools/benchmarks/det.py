@@ -56,10 +56,10 @@ def results_dir(ctx: Context) -> str:
 
 
 def render(ctx: Context) -> Dict[str, str]:
-    from det_comparison import METHODS  # beside run_benchmarks.py
-    from det_report import load_runs, summarize
+    from det_comparison import METHODS, current_runs  # beside this tool
+    from det_report import summarize
     results = results_dir(ctx)
-    runs = load_runs(results)
+    runs = current_runs(results)
     if not runs:
         if not osp.exists(osp.join(ROOT, TOOL)):
             return {'det': f'*Not measured yet: `{TOOL}` (issue #20) is not '
