@@ -11,8 +11,9 @@ never holds the image either) unless it exists, then measures, each in a
 fresh process, the peak resident memory (``ru_maxrss``) above the
 process's own after its imports, and the wall time, of
 
-* ``decode``: ``tifffile.imread`` of the whole image, then its global patch
-  resized from it (what ``LoadImageFromFile`` + a resize would do);
+* ``decode``: ``tifffile.imread`` of the whole image (uint8), then its
+  global patch resized from it by OpenCV (``INTER_AREA``, uint8: what
+  ``LoadImageFromFile`` + a ``Resize`` would hold);
 * ``by region``: every ``patch x patch`` cell of PatchGD's grid and the
   global patch read through :class:`~mmpatch.datasets.pixels.MappedBatch`
   of a :class:`~mmpatch.datasets.tiff_image.TiffImage` (what a PatchGD
@@ -54,15 +55,17 @@ def measure(mode: str, path: str, patch: int, global_size: int) -> dict:
 
     from mmpatch.datasets.pixels import MappedBatch
     from mmpatch.datasets.tiff_image import TiffImage
-    from mmpatch.patchgd.grid import PatchGrid, resize
+    from mmpatch.patchgd.grid import PatchGrid
     torch.set_num_threads(1)
     start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     size = (global_size, global_size)
     if mode == 'decode':
+        import cv2
         import tifffile
-        img = torch.from_numpy(tifffile.imread(path)).permute(2, 0, 1)
-        g = resize(img[None].float(), size)
+        small = cv2.resize(tifffile.imread(path), size,
+                           interpolation=cv2.INTER_AREA)
+        g = torch.from_numpy(small).permute(2, 0, 1)[None]
     else:
         image = TiffImage(path)
         batch = MappedBatch([image], image.shape)
