@@ -37,6 +37,7 @@ def test_pretrain_backbone_is_fcos_mini_backbone():
         torch.testing.assert_close(det(x)[-1], cls(x)[-1])
     scales = Config.fromfile(osp.join(
         ROOT, 'configs/det/ultradigits_scales/fcos_crop_scales.py'))
-    assert scales.model.backbone.init_cfg == dict(
+    # the crop baseline's FCOS sits inside its SlicedDetector
+    assert scales.model.detector.backbone.init_cfg == dict(
         type='Pretrained', checkpoint='checkpoints/resnet18n_digits.pth',
         prefix='backbone')
