@@ -51,6 +51,17 @@ def slice_windows(height: int, width: int, slice_size: Optional[int],
         overlap_width_ratio=overlap)]
 
 
+def forward_windows(height: int, width: int, slice_size: Optional[int],
+                    overlap: float = 0.25, whole_image: bool = False
+                    ) -> Tuple[List[Window], List[Window]]:
+    """The windows the detector is run on: ``(slices, whole)``, ``whole``
+    the whole canvas when ``whole_image`` asks and no slice is it already
+    (else empty)."""
+    windows = slice_windows(height, width, slice_size, overlap)
+    whole = (0, 0, width, height)
+    return windows, [whole] if whole_image and windows != [whole] else []
+
+
 def _check_native(meta: dict) -> None:
     shape = tuple(meta['img_shape'][:2])
     factor = tuple(float(f) for f in meta.get('scale_factor', (1.0, 1.0)))
@@ -99,13 +110,14 @@ def predict_sliced(model, inputs: torch.Tensor, data_sample,
     meta = dict(data_sample.metainfo)
     _check_native(meta)
     height, width = inputs.shape[-2:]
-    windows = slice_windows(height, width, slice_size, overlap)
+    windows, whole = forward_windows(height, width, slice_size, overlap,
+                                     whole_image)
     # slices of one size per batch: a batch pads its images to the largest,
     # and GroupNorm heads read the padding (the whole canvas goes alone)
     chunks = [windows[i:i + batch_size]
               for i in range(0, len(windows), batch_size)]
-    if whole_image and windows != [(0, 0, width, height)]:
-        chunks.append([(0, 0, width, height)])
+    if whole:
+        chunks.append(whole)
     results, offsets = [], []
     for chunk in chunks:
         samples = [

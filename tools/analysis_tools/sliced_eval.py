@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from mmpatch.evaluation.sliced import predict_sliced, slice_windows
+from mmpatch.evaluation.sliced import forward_windows, predict_sliced
 
 
 def build_split(cfg, split: str):
@@ -134,14 +134,14 @@ def evaluate_detector(cfg,
             inputs = batch['inputs'][0]
             outputs = [predict_sliced(model, inputs, batch['data_samples'][0],
                                       slice_size, overlap, batch_size)]
-            slices += len(slice_windows(*inputs.shape[-2:], slice_size,
-                                        overlap))
+            slices += sum(map(len, forward_windows(
+                *inputs.shape[-2:], slice_size, overlap)))
         else:
             with torch.no_grad():
                 outputs = model.test_step(batch)
-            slices += 1 if options is None else len(slice_windows(
+            slices += 1 if options is None else sum(map(len, forward_windows(
                 *batch['inputs'][0].shape[-2:], options['slice_size'],
-                options['overlap'])) + bool(options['whole_image'])
+                options['overlap'], options['whole_image'])))
         seconds += time.perf_counter() - t0
         evaluator.process(data_samples=outputs, data_batch=batch)
     metrics = evaluator.evaluate(num)
