@@ -9,8 +9,10 @@
 # sampling, box targets in units of the level's stride, centerness on the
 # regression branch, GIoU loss). Issue #30: without them full-image FCOS
 # reached validation AP 0.028 after 3 epochs of UltraDigits-scales, with
-# them 0.33 (same data, seed and schedule; the raw box targets of up to
-# ~600 px train far more slowly than stride-normalised ones).
+# them 0.33 (same data, seed and schedule, `python
+# tools/analysis_tools/det_comparison.py --methods full --seeds 0`; the raw
+# box targets of up to ~600 px train far more slowly than
+# stride-normalised ones).
 _base_ = './fcos_mini.py'
 pretrained = 'checkpoints/resnet18n_digits.pth'
 model = dict(
