@@ -102,7 +102,7 @@ def test_prepare_config_applies_the_run(tmp_path):
 
 @pytest.mark.parametrize('method', [
     'ours_full', 'ours', 'ours_noglobal', 'downsampled', 'crop', 'full',
-    'z8', 'z64', 'bn_train', 'gated', 'towers2', 'gated_towers2'])
+    'z8', 'z64', 'bn_train', 'concat', 'towers_all'])
 def test_every_config_builds(method):
     import det_comparison
     from sliced_eval import build_model, load_config
@@ -210,3 +210,58 @@ def test_every_ablation_is_read_on_the_page():
                  if v[3] == det_comparison.ABLATION}
     assert ablations <= {row for row, ref in ABLATIONS
                          if ref == 'ours_full'}
+
+
+def _trained_run(tmp_path, recipe, args):
+    """A work folder as run_one leaves it: spec (with its stamp), scores."""
+    import json
+
+    import det_comparison
+    run_dir = tmp_path / 'work' / 'full' / 'seed0'
+    run_dir.mkdir(parents=True)
+    stamp = dict(recipe=recipe, run=det_comparison.run_options(args))
+    (run_dir / 'spec.json').write_text(json.dumps(stamp))
+    (run_dir / 'scores.json').write_text(json.dumps(
+        dict(method='full', seed=0, test={'coco/bbox_mAP': 0.5})))
+    return run_dir
+
+
+def _run_args(tmp_path):
+    return SimpleNamespace(work_dir=str(tmp_path / 'work'),
+                           results=str(tmp_path / 'kept'), force=False,
+                           epochs=12, data_root='data/ultradigits_scales/',
+                           train_images=None, cfg_options=None)
+
+
+def test_a_trained_run_is_kept_with_its_own_stamp(tmp_path):
+    """A run trained and scored from today's config is kept without
+    training again, stamped with the recipe it was trained from."""
+    import json
+
+    import det_comparison
+    args = _run_args(tmp_path)
+    _trained_run(tmp_path, det_comparison.recipe('full'), args)
+    det_comparison.run_one('full', 0, args)
+    kept = json.loads((tmp_path / 'kept/full/seed0.json').read_text())
+    assert kept['recipe'] == det_comparison.recipe('full')
+    assert det_comparison.is_current(kept, 'full', args)
+
+
+def test_a_run_of_an_earlier_recipe_is_trained_again(tmp_path, monkeypatch):
+    """A work folder trained from another recipe is not kept under today's
+    stamp: it is cleared and trained afresh."""
+    import det_comparison
+    import experiment
+    args = _run_args(tmp_path)
+    run_dir = _trained_run(tmp_path, 'an earlier one', args)
+
+    def train(config, work_dir, test):
+        assert not (run_dir / 'scores.json').exists()
+        raise RuntimeError('trained')
+
+    monkeypatch.setattr(experiment, 'run_subprocess', train)
+    monkeypatch.setattr(det_comparison, 'prepare_config',
+                        lambda *a: 'config.py')
+    with pytest.raises(RuntimeError, match='trained'):
+        det_comparison.run_one('full', 0, args)
+    assert not (tmp_path / 'kept/full/seed0.json').exists()

@@ -30,6 +30,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -62,14 +63,12 @@ METHODS = {  # ours_full first: the equal-memory reference
     'bn_train': ("ours, θ1's BatchNorm trained on chunks",
                  'ablations/fcos_patchgd_full_bntrain_scales.py', False,
                  ABLATION),
-    'gated': ('ours, gated global fusion',
-              'ablations/fcos_patchgd_full_gated_scales.py', False, ABLATION),
-    'towers2': ('ours, towers per patch on P3-P4 only',
-                'ablations/fcos_patchgd_full_towers2_scales.py', False,
-                ABLATION),
-    'gated_towers2': ('ours, gated fusion and towers per patch on P3-P4',
-                      'ablations/fcos_patchgd_full_gated_towers2_scales.py',
-                      False, ABLATION),
+    'concat': ('ours, global patch concatenated to Z',
+               'ablations/fcos_patchgd_full_concat_scales.py', False,
+               ABLATION),
+    'towers_all': ('ours, towers per patch on every level',
+                   'ablations/fcos_patchgd_full_towersall_scales.py', False,
+                   ABLATION),
 }
 
 
@@ -140,13 +139,18 @@ def run_one(method, seed, args):
     if osp.exists(kept) and not args.force and is_current(
             json.load(open(kept)), method, args):
         return
-    if osp.exists(osp.join(run_dir, 'scores.json')) and not args.force:
-        return keep(run_dir, kept, args)
-    os.makedirs(run_dir, exist_ok=True)
-    if args.force or not osp.exists(osp.join(run_dir, 'spec.json')):
+    spec_file = osp.join(run_dir, 'spec.json')
+    trained = osp.exists(spec_file) and not args.force and is_current(
+        json.load(open(spec_file)), method, args)
+    if trained and osp.exists(osp.join(run_dir, 'scores.json')):
+        return keep(run_dir, kept)
+    if not trained:  # a run of another recipe (or none): train afresh
+        shutil.rmtree(run_dir, ignore_errors=True)
+        os.makedirs(run_dir)
+        stamp = dict(recipe=recipe(method), run=run_options(args))
         config = prepare_config(method, seed, args, run_dir)
         train = run_subprocess(config, run_dir, test=False)
-        spec = dict(method=method, seed=seed, config=config,
+        spec = dict(stamp, method=method, seed=seed, config=config,
                     sliced=METHODS[method][2], slice_size=args.crop_size,
                     patch_size=args.patch_size, curve_every=args.curve_every,
                     max_val=args.max_val, max_test=args.max_test,
@@ -155,7 +159,7 @@ def run_one(method, seed, args):
             json.dump(spec, f, indent=2)
     subprocess.run([sys.executable, __file__, '--score-run', run_dir],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    keep(run_dir, kept, args)
+    keep(run_dir, kept)
 
 
 def current_runs(results):
@@ -169,11 +173,12 @@ def current_runs(results):
     return current
 
 
-def keep(run_dir, kept, args):
+def keep(run_dir, kept):
     """The run's scores, with what it was run on, as RESULTS' file."""
     scores = json.load(open(osp.join(run_dir, 'scores.json')))
-    scores['run'] = run_options(args)
-    scores['recipe'] = recipe(scores['method'])
+    # the stamp of the recipe it was trained from, not of today's config
+    spec = json.load(open(osp.join(run_dir, 'spec.json')))
+    scores.update(run=spec['run'], recipe=spec['recipe'])
     os.makedirs(osp.dirname(kept), exist_ok=True)
     with open(kept, 'w') as f:
         json.dump(scores, f, indent=1)

@@ -1,7 +1,11 @@
 # Ours with the paper's sampled step (PatchGD + global patch) on whole
 # UltraDigits-scales canvases (1024 px): 256 px patches (4x4 grid), 2 inner
 # iterations of k = 2 sampled patches with an optimizer step after each,
-# Z at 32 channels, the head's towers in θ1, the uint8 batch. The second
+# Z at 32 channels, the global patch as a gated residual Z + tanh(a) G
+# (global_fusion='gated'), the head's towers per patch on P3-P4 and the
+# whole head on the stitched P5-P7 maps (towers_in_patch=2), the uint8
+# batch. Both choices are ablations of the full-gradient row
+# (configs/det/ultradigits_scales/ablations/: concat, towers_all). The second
 # ours row: the comparison leads with the full-image gradient
 # (fcos_patchgd_full_scales.py, 80.8 MiB, the equal-memory reference). Its
 # own measured peak training memory, 86.9 MiB (batch 1, 1024 px; fill
@@ -34,3 +38,4 @@ custom_hooks = [
     dict(type='LazyImageCheckHook'),
     dict(type='TrainClockHook')
 ]
+model = dict(global_fusion='gated', towers_in_patch=2)

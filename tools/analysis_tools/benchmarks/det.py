@@ -85,8 +85,8 @@ CLAIMS = [('ours_full', 'downsampled', 'mAP'),
 #: method of det_comparison.py's ablation table)
 ABLATIONS = [('ours_noglobal', 'ours_full'), ('ours', 'ours_full'),
              ('z8', 'ours_full'), ('z64', 'ours_full'),
-             ('bn_train', 'ours_full'), ('gated', 'ours_full'),
-             ('towers2', 'ours_full'), ('gated_towers2', 'ours_full')]
+             ('bn_train', 'ours_full'), ('concat', 'ours_full'),
+             ('towers_all', 'ours_full')]
 BUCKETS = ('tiny', 'medium', 'huge')
 
 
