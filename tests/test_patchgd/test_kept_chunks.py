@@ -3,6 +3,8 @@ runs the fill's first chunks with gradients and back-propagates their kept
 graphs instead of re-encoding them. Whatever the number kept, the step
 equals the full computation (float64, loss and every parameter gradient);
 with every chunk kept, θ1 runs once per cell."""
+import copy
+
 import pytest
 import torch
 from mmengine.optim import OptimWrapper
@@ -86,3 +88,65 @@ def test_keep_chunks_is_a_full_gradient_option():
     with pytest.raises(ValueError, match='keep_chunks must be an int >= 0'):
         PatchGDConfig.build(dict(gradient='full', full_bn_mode='eval',
                                  keep_chunks=-1))
+
+
+def _task_model_and_batch(task: str, keep: int):
+    """The exactness tests' tiny models (float32), full gradient with
+    ``keep`` chunks kept, and a batch for each."""
+    if task == 'seg':
+        from tests.test_models.test_segmentor import (batch, build,
+                                                      samples_for, unet_cfg)
+        model = build(unet_cfg(patch_cfg=dict(
+            patch_size=32, gradient='full', fill_chunk=4, keep_chunks=keep,
+            full_bn_mode='eval')))
+        shapes = [(128, 160)] * 2
+        return model, batch(shapes, shapes[0]).float(), samples_for(
+            shapes, shapes[0])
+    if task == 'det':
+        from tests.test_models.test_detector import (build, fcos_batch,
+                                                     fcos_cfg)
+        cfg = fcos_cfg(towers_in_patch=True)
+        cfg['patch_cfg'] = dict(patch_size=128, gradient='full',
+                                fill_chunk=2, keep_chunks=keep,
+                                full_bn_mode='eval')
+        x, samples = fcos_batch()
+        for s in samples:
+            s.gt_instances.bboxes = s.gt_instances.bboxes.float()
+        return build(cfg), x.float(), samples
+    from tests.test_models.test_classifier import build, cls_cfg, cls_samples
+    model = build(cls_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', fill_chunk=4, keep_chunks=keep,
+        full_bn_mode='eval')))
+    shapes = [(128, 128)] * 2
+    return model, torch.randn(2, 3, 128, 128), cls_samples([1, 3], shapes)
+
+
+def _peak(fn, model) -> int:
+    from mmpatch.memory.meter import MemoryMeter
+    with MemoryMeter('cpu', track=[model]) as meter:
+        fn()
+    return meter.peak_bytes
+
+
+@pytest.mark.parametrize('task', ['seg', 'det', 'cls'])
+def test_every_chunk_kept_costs_the_full_computation(task, request):
+    """With every chunk kept the step holds one graph of every cell, as the
+    full computation does (``model.loss`` over all patches with gradients,
+    then its backward): its peak is within 10 % of that one's."""
+    from mmengine.model import BaseDataPreprocessor
+    request.getfixturevalue(f'{task}_scope')
+    model, inputs, samples = _task_model_and_batch(task, keep=99)
+    model.data_preprocessor = BaseDataPreprocessor()
+    ref = copy.deepcopy(model)
+
+    def full():
+        loss, _ = ref.parse_losses(ref.loss(inputs, copy.deepcopy(samples)))
+        loss.backward()
+
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+    full_peak = _peak(full, ref)
+    step_peak = _peak(lambda: model.train_step(
+        dict(inputs=inputs, data_samples=copy.deepcopy(samples)), optim),
+        model)
+    assert model.last_step_stats.kept_chunks > 1
+    assert abs(step_peak / full_peak - 1) <= 0.10, (step_peak, full_peak)
