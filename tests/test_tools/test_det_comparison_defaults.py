@@ -35,7 +35,7 @@ def test_sides_buckets_and_data_agree():
             f'{split}_evaluator'].buckets == buckets
     # det_comparison slices at the crop side and times at ours' patch size
     defaults = _parse([])
-    assert defaults.crop_size == s_c and defaults.epochs == 6
+    assert defaults.crop_size == s_c and defaults.epochs == 12
     assert defaults.patch_size == _cfg(
         'fcos_patchgd_full_scales.py').model.patch_cfg.patch_size
     # huge squares start above the crop side over the ~0.8 box ratio, and

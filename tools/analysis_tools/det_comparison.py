@@ -1,7 +1,7 @@
 """Detection on UltraDigits-scales: ours against what users would pick instead.
 
     python tools/analysis_tools/det_comparison.py \
-        --work-dir work_dirs/det_comparison --seeds 0 1 2 --epochs 6 \
+        --work-dir work_dirs/det_comparison --seeds 0 1 2 --epochs 12 \
         [--methods ours_full downsampled crop ...] \
         [--jobs 2] [--data-root data/ultradigits_scales/] [--crop-size 512] \
         [--max-val N] [--max-test N] [--curve-every 1]
@@ -231,7 +231,8 @@ def main(argv=None):
                    help='where runs are kept, one JSON each (default '
                    'WORK_DIR/results)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--epochs', type=int, default=6)
+    p.add_argument('--epochs', type=int, default=12,
+                   help='the cap; every epoch is scored for the plateau rule')
     p.add_argument('--methods', nargs='+', default=list(METHODS),
                    choices=list(METHODS))
     p.add_argument('--data-root', default='data/ultradigits_scales/')

@@ -58,8 +58,8 @@ def _row(label: str, rs: List[dict], slices_note: str) -> str:
     cells += [mean_std([r['peak_train_mb'] for r in rs], '{:.0f}'),
               mean_std([r['train_s'] for r in rs], '{:.0f}'),
               mean_std([r['infer_s'] for r in rs], '{:.2f}') + slices_note,
-              f'{plateau} of {len(rs)} '
-              f'({"/".join(map(str, epochs)) or "—"} epochs)']
+              f'{plateau} of {len(rs)} ({"/".join(map(str, epochs))} epochs)'
+              if epochs else '— (no validation curve)']
     return f'| {label} | ' + ' | '.join(cells) + ' |'
 
 
