@@ -6,7 +6,7 @@
 # IgnoreFCOSHead, FCOS that calls no point inside an ignored box
 # background; crops without a digit are redrawn), the largest side (a
 # multiple of the pad divisor 128) whose measured peak training memory fits
-# ours' 80.8 MiB (fcos_patchgd_full_scales.py at 1024 px): 60.0 MiB at
+# ours' 78.6 MiB (fcos_patchgd_full_scales.py at 1024 px): 60.0 MiB at
 # 512 px, 86.9 MiB at 640 px (batch 1):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_full_scales.py \

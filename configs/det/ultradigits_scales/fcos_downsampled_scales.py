@@ -1,6 +1,6 @@
 # Baseline: stock FCOS (the same narrow network and pretrained backbone) on
 # canvases downsampled to S_d = 512 px, the largest side (a multiple of the
-# pad divisor 128) whose measured peak training memory fits ours' 80.8 MiB
+# pad divisor 128) whose measured peak training memory fits ours' 78.6 MiB
 # (fcos_patchgd_full_scales.py at 1024 px): 60.0 MiB at 512 px, 86.9 MiB
 # at 640 px (batch 1):
 #   python tools/analysis_tools/benchmark_memory.py \

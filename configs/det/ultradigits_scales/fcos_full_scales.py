@@ -1,6 +1,6 @@
 # Stock FCOS on the whole canvas at full resolution: the unbounded reference
-# (its memory grows with the canvas: 203.5 MiB at 1024 px, 2.5x ours'
-# 80.8 MiB; it fits here because a CPU has GiBs):
+# (its memory grows with the canvas: 203.5 MiB at 1024 px, 2.6x ours'
+# 78.6 MiB; it fits here because a CPU has GiBs):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_full_scales.py \
 #       --sizes 1024 --baseline none --batch-size 1 --threads 1 --steps 2

@@ -20,8 +20,8 @@
 # 0.361) and 0.428 P3-P4 alone; the table's ablation rows are this
 # recipe's.
 # The reference of the equal-memory baselines: measured peak training
-# memory 80.8 MiB (batch 1, 1024 px), against 203.5 MiB for full-image FCOS
-# (0.40x; at 2048 px 174.7 against 777.6 MiB, 0.22x):
+# memory 78.6 MiB (batch 1, 1024 px), against 203.5 MiB for full-image FCOS
+# (0.39x; at 2048 px 172.2 against 777.6 MiB, 0.22x):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_patchgd_full_scales.py \
 #       --baseline-config configs/det/ultradigits_scales/fcos_full_scales.py \

@@ -7,8 +7,8 @@
 # batch. Both choices are ablations of the full-gradient row
 # (configs/det/ultradigits_scales/ablations/: concat, towers_all). The second
 # ours row: the comparison leads with the full-image gradient
-# (fcos_patchgd_full_scales.py, 80.8 MiB, the equal-memory reference). Its
-# own measured peak training memory, 86.9 MiB (batch 1, 1024 px; fill
+# (fcos_patchgd_full_scales.py, 78.6 MiB, the equal-memory reference). Its
+# own measured peak training memory, 85.3 MiB (batch 1, 1024 px; fill
 # chunks of 8):
 #   python tools/analysis_tools/benchmark_memory.py \
 #       configs/det/ultradigits_scales/fcos_patchgd_scales.py \
