@@ -10,7 +10,7 @@ is absent.
 from collections import OrderedDict
 from functools import partial
 
-from . import budget, det, memory, pictures, tasks, tiff, timing
+from . import budget, det, memory, pictures, tasks, tiff, timing, trade
 
 #: name -> (run, render), in the order a full run goes
 SECTIONS = OrderedDict([
@@ -22,6 +22,7 @@ SECTIONS = OrderedDict([
     ('cls', (partial(tasks.run, name='cls'),
              partial(tasks.render, name='cls'))),
     ('time', (timing.run, timing.render)),
+    ('trade', (trade.run, trade.render)),
     ('memory', (memory.run, memory.render)),
     ('budget', (budget.run, budget.render)),
     ('tiff', (tiff.run, tiff.render)),

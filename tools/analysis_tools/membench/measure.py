@@ -140,6 +140,7 @@ def step_figures(res: dict, model) -> None:
     res['backward_chunk'] = stats.backward_chunk
     res['inner_iters'] = int(model.patch_cfg.inner_iters)
     res['fill_chunk'] = int(model.step_plan.fill_chunk_for(model.patch_cfg))
+    res['kept_chunks'] = int(stats.kept_chunks)
 
 
 def infer(spec: dict, res: dict, model, batch, device) -> str:

@@ -1,0 +1,77 @@
+"""tools/analysis_tools/trade_curve.py (issue #31): the points of the
+memory/time trade of the full-gradient step, and the page's trade section
+rendered from kept results."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+
+
+def _point(keep, peak, step):
+    return dict(keep=keep, peak_train_mb=peak, step_s=step, status='ok')
+
+
+def _result(times=(2.0, 1.6, 1.2)):
+    return dict(config='configs/det/fcos_patchgd_ultradigits_full.py',
+                size=1024, batch_size=2, chunks=2,
+                points=[_point(k, 100.0 + 150 * k, t)
+                        for k, t in enumerate(times)],
+                full=dict(peak_train_mb=390.0, step_s=1.25, status='ok'),
+                sampled=dict(peak_train_mb=120.0, step_s=3.0, status='ok'))
+
+
+def test_default_points_and_chunks():
+    from trade_curve import default_keeps, monotone, num_chunks
+    assert default_keeps(3) == [0, 1, 2, 3]
+    assert default_keeps(16) == [0, 3, 6, 10, 13, 16]
+    # 32 cells of a batch of 2 (16 each) in fill chunks of 12: 3 chunks
+    assert num_chunks(dict(k=16, batch_size=2, fill_chunk=12)) == 3
+    assert monotone(_result()['points'])
+    assert not monotone(_result((2.0, 2.2, 1.2))['points'])
+
+
+def test_table_rows_and_ratios():
+    from trade_curve import table
+    text = table(_result())
+    assert '| ours, full gradient | 2 of 2 | 400.0 | 1.20 | 0.96× |' in text
+    assert '| full image (stock) | — | 390.0 | 1.25 | 1.00× |' in text
+    assert '| ours, sampled step | — | 120.0 | 3.00 | 2.40× |' in text
+
+
+def test_trade_section_rendered_from_kept_results(tmp_path):
+    import importlib
+    bm = importlib.import_module('benchmarks')
+    from benchmarks.common import Context
+    ctx = Context(work=str(tmp_path / 'work'), images=str(tmp_path),
+                  page=str(tmp_path / 'page.md'))
+    assert 'Not run yet' in bm.trade.render(ctx)['trade']
+    kept = tmp_path / 'work' / 'trade'
+    kept.mkdir(parents=True)
+    (kept / 'ultradigits_det.json').write_text(json.dumps(
+        dict(_result(), monotone=True)))
+    text = bm.trade.render(ctx)['trade']
+    assert ('every chunk kept: 1.20 s at 400 MiB against the full image\'s '
+            '1.25 s at 390 MiB (0.96×, meets the ≤ 1.1× goal)') in text
+    assert 'none kept (the tightest step): 2.00 s at 100 MiB' in text
+    assert 'trade_curve.py configs/det/fcos_patchgd_ultradigits_full.py' \
+        in text
+
+
+def test_a_real_curve_keeps_what_it_was_told(tmp_path):
+    """The classifier at 256 px (4 cells, one fill chunk of 8): the point
+    with its one chunk kept holds that chunk's graph (a higher peak) and
+    runs θ1 once per cell."""
+    from trade_curve import main
+    res = main(['configs/cls/resnet_patchgd_ultradigits_full.py', '--size',
+                '256', '--steps', '1', '--keep', '0', '1', '--json',
+                str(tmp_path / 'cls.json')])
+    none, every = res['points']
+    assert (none['keep'], every['keep'], res['chunks']) == (0, 1, 1)
+    assert (none['kept_chunks'], every['kept_chunks']) == (0, 1)
+    assert every['peak_train_mb'] > none['peak_train_mb']
+    assert res['full']['status'] == 'ok' and res['sampled'] is None
+    assert json.loads((tmp_path / 'cls.json').read_text())['chunks'] == 1
