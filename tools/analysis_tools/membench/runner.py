@@ -41,7 +41,8 @@ def _limit_preexec(limit: Optional[int]):
 def run_child(spec: dict, memory_limit: Optional[int], device: str,
               timeout: Optional[float] = None,
               log_path: Optional[str] = None,
-              argv: Optional[List[str]] = None) -> Dict[str, Any]:
+              argv: Optional[List[str]] = None,
+              cli: str = CLI) -> Dict[str, Any]:
     """Run one measurement in a fresh subprocess and classify its end.
 
     Args:
@@ -51,13 +52,15 @@ def run_child(spec: dict, memory_limit: Optional[int], device: str,
         timeout: seconds, or None.
         log_path: where to keep the subprocess's output (else a temp file).
         argv: the command to run instead of the tool's ``--one`` (tests).
+        cli: the script whose ``--one SPEC`` mode measures (default
+            ``benchmark_memory.py``).
 
     Returns:
         dict: the subprocess's report with ``status`` and ``detail``.
     """
     with tempfile.TemporaryDirectory(prefix='mmpatch_bench_') as tmp:
         spec = dict(spec, out=osp.join(tmp, 'result.json'))
-        cmd = argv or [sys.executable, CLI, '--one', json.dumps(spec)]
+        cmd = argv or [sys.executable, cli, '--one', json.dumps(spec)]
         log = log_path or osp.join(tmp, 'log.txt')
         env = dict(os.environ)
         env.setdefault('PYTHONWARNINGS', 'ignore:pkg_resources is deprecated')
