@@ -42,3 +42,28 @@ def test_rows_run_in_their_own_processes(tmp_path):
     assert [r['status'] for r in records] == ['ok', 'ok']
     assert all(r['peak_train_mb'] > 0 and r['step_s'] > 0 for r in records)
     assert '| narrow | 256² | ours |' in table(records)
+
+
+def test_streaming_section_reads_ahead_and_behind(tmp_path):
+    import importlib
+    import json
+    bm = importlib.import_module('benchmarks')
+    from benchmarks.common import Context
+    ctx = Context(work=str(tmp_path), images=str(tmp_path),
+                  page=str(tmp_path / 'page.md'))
+    assert 'Not run yet' in bm.streaming.render(ctx)['streaming']
+
+    def rec(method, peak, step):
+        return dict(backbone='narrow', size=4096, method=method, tile=2048,
+                    status='ok', peak_train_mb=peak, rss_gain_mb=peak,
+                    step_s=step)
+
+    (tmp_path / 'streaming.json').write_text(json.dumps(dict(
+        command='python tools/analysis_tools/streaming_compare.py',
+        records=[rec('full', 2000.0, 8.0), rec('streaming', 800.0, 16.0),
+                 rec('ours', 160.0, 20.0)])))
+    text = bm.streaming.render(ctx)['streaming']
+    assert ('narrow at 4096²: ours holds 5.0× less memory than StreamingCNN '
+            '(160 against 800 MiB) and its step takes 1.2× more time (20.0 '
+            'against 16.0 s).') in text
+    assert '| narrow | 4096² | streaming (2048 px tiles) | 800.0 |' in text

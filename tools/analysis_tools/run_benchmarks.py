@@ -2,7 +2,8 @@
 docs/benchmarks.md.
 
     python tools/analysis_tools/run_benchmarks.py [--work-dir DIR]
-        [--only det det-demo seg cls time memory budget tiff pictures | page]
+        [--only det det-demo seg cls time trade streaming memory budget tiff
+                pictures | page]
         [--memory-runs fcos_r50 ...] [--seeds 0 1 2] [--jobs 2]
         [--epochs seg=3 ...] [--page docs/benchmarks.md]
         [--images docs/images] [--smoke]
@@ -19,6 +20,10 @@ rerun alone and the page is always written from every saved result):
   thread each; reported as mean ± std, with time-to-accuracy figures;
 * ``time``: the step time of every accuracy config (and FCOS-R50) on one
   thread without the memory meter, against the full-image step;
+* ``trade``: the full-gradient step's time against its peak as it keeps
+  more fill chunks (``trade_curve.py``; kept in docs/results/trade/);
+* ``streaming``: beside StreamingCNN (``streaming_compare.py``; kept in
+  docs/results/streaming.json);
 * ``memory``: ``benchmark_memory.py`` runs: FCOS-R50 and the UltraDigits
   models, sampled, full gradient and full image, against image size;
 * ``budget``: FCOS-R50 under ``memory_budget='1G'``;

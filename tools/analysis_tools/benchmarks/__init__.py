@@ -10,7 +10,8 @@ is absent.
 from collections import OrderedDict
 from functools import partial
 
-from . import budget, det, memory, pictures, tasks, tiff, timing, trade
+from . import (budget, det, memory, pictures, streaming, tasks, tiff, timing,
+               trade)
 
 #: name -> (run, render), in the order a full run goes
 SECTIONS = OrderedDict([
@@ -23,6 +24,7 @@ SECTIONS = OrderedDict([
              partial(tasks.render, name='cls'))),
     ('time', (timing.run, timing.render)),
     ('trade', (trade.run, trade.render)),
+    ('streaming', (streaming.run, streaming.render)),
     ('memory', (memory.run, memory.render)),
     ('budget', (budget.run, budget.render)),
     ('tiff', (tiff.run, tiff.render)),
