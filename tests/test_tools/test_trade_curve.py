@@ -75,3 +75,23 @@ def test_a_real_curve_keeps_what_it_was_told(tmp_path):
     assert every['peak_train_mb'] > none['peak_train_mb']
     assert res['full']['status'] == 'ok' and res['sampled'] is None
     assert json.loads((tmp_path / 'cls.json').read_text())['chunks'] == 1
+
+
+def test_a_missed_goal_names_the_phases(tmp_path):
+    import importlib
+    bm = importlib.import_module('benchmarks')
+    from benchmarks.common import Context
+    ctx = Context(work=str(tmp_path / 'work'), images=str(tmp_path),
+                  page=str(tmp_path / 'page.md'))
+    res = _result((2.0, 1.8, 1.6))
+    res['points'][-1]['breakdown'] = {'train': {'s': {
+        'fill': 0.6, 'chunk_backward': 0.7, 'head_loss': 0.3}}}
+    res['full']['breakdown'] = {'train': {'s': {'forward_loss': 0.5,
+                                                'backward': 0.75}}}
+    (tmp_path / 'work' / 'trade').mkdir(parents=True)
+    (tmp_path / 'work' / 'trade' / 'ultradigits_det.json').write_text(
+        json.dumps(dict(res, monotone=True)))
+    text = bm.trade.render(ctx)['trade']
+    assert '(1.28×, misses the ≤ 1.1× goal); its phases chunk_backward ' \
+        "0.70 s, fill 0.60 s, head_loss 0.30 s; the full image's backward " \
+        '0.75 s, forward_loss 0.50 s' in text

@@ -5,7 +5,7 @@ against peak training memory as more of the fill's chunks are kept.
         [--batch-size 2] [--keep 0 1 2 ...] [--baseline-config STOCK] \
         [--sampled-config SAMPLED] [--steps 4] [--threads 1] \
         [--json out.json] [--plot out.png] [--cfg-options k=v ...] \
-        [--baseline-cfg-options k=v ...]
+        [--baseline-cfg-options k=v ...] [--breakdown]
 
 CONFIG is a ``gradient='full'`` config. Each point runs
 ``benchmark_memory.py`` (one fresh subprocess, the CPU meter or CUDA's
@@ -31,12 +31,14 @@ import benchmark_memory  # noqa: E402  (beside this script)
 
 
 def measure(config: str, args, baseline: str = 'none',
-            options: Optional[List[str]] = None) -> List[dict]:
+            options: Optional[List[str]] = None,
+            breakdown: bool = False) -> List[dict]:
     """``benchmark_memory.py`` on one config at ``args.size``: its records
-    (``--cfg-options`` apply to CONFIG's runs only)."""
+    (``--cfg-options`` apply to CONFIG's runs only; ``breakdown``: also
+    the time and peak of each phase of the step)."""
     argv = [config, '--sizes', str(args.size), '--batch-size',
             str(args.batch_size), '--steps', str(args.steps),
-            '--baseline', baseline]
+            '--baseline', baseline] + (['--breakdown'] if breakdown else [])
     if args.threads:
         argv += ['--threads', str(args.threads)]
     if args.device:
@@ -81,13 +83,18 @@ def curve(args) -> Dict[str, object]:
     n = num_chunks(first)
     points = [dict(first, keep=0)]
     for keep in sorted(set(args.keep or default_keeps(n)) - {0}):
+        # the phases of the step with every chunk kept, against the full
+        # image's: what takes the time where the 1.1x goal is missed
         rec = measure(args.config, args,
-                      options=[f'model.patch_cfg.keep_chunks={keep}'])[0]
+                      options=[f'model.patch_cfg.keep_chunks={keep}'],
+                      breakdown=args.breakdown and keep >= n)[0]
         points.append(dict(rec, keep=min(keep, n)))
     if args.baseline_config:  # a stock config runs as it is
-        full = measure(args.baseline_config, args)[0]
+        full = measure(args.baseline_config, args,
+                       breakdown=args.breakdown)[0]
     else:  # the config's host model, derived by benchmark_memory.py
-        full = measure(args.config, args, baseline='full')[1]
+        full = measure(args.config, args, baseline='full',
+                       breakdown=args.breakdown)[1]
     sampled = (measure(args.sampled_config, args)[0]
                if args.sampled_config else None)
     return dict(config=args.config, size=args.size,
@@ -97,6 +104,17 @@ def curve(args) -> Dict[str, object]:
 
 def _fmt(value, digits: int) -> str:
     return '—' if value is None else f'{value:.{digits}f}'
+
+
+def phases(rec: Optional[dict]) -> str:
+    """``'fill 0.52 s, chunk_backward 0.82 s, ...'``, the slowest first
+    (``--breakdown``'s training phases), or ''."""
+    times = ((rec or {}).get('breakdown') or {}).get('train', {}).get('s')
+    if not times:
+        return ''
+    ranked = sorted(times.items(), key=lambda kv: -kv[1])
+    return ', '.join(f'{name} {sec:.2f} s' for name, sec in ranked
+                     if sec >= 0.01)
 
 
 def table(result: Dict) -> str:
@@ -178,6 +196,9 @@ def parse_args(argv=None):
     p.add_argument('--baseline-cfg-options', nargs='+',
                    help='key=value settings of the derived stock model only, '
                    'e.g. model.backbone.with_cp=False')
+    p.add_argument('--breakdown', action='store_true',
+                   help='time and peak of each phase, for the step with '
+                   "every chunk kept and the full image's")
     p.add_argument('--json')
     p.add_argument('--plot')
     return p.parse_args(argv)

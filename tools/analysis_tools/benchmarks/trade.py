@@ -48,7 +48,7 @@ def _kept(ctx: Context) -> str:
 
 def command(model: str) -> str:
     return ' '.join(['python', TOOL, *RUNS[model], '--size', SIZE,
-                     '--steps', '4', '--threads', '1'])
+                     '--steps', '4', '--threads', '1', '--breakdown'])
 
 
 def run(ctx: Context) -> Dict:
@@ -57,7 +57,7 @@ def run(ctx: Context) -> Dict:
     for model, args in runs.items():
         out = osp.join(_kept(ctx), model)
         run_tool(ctx, TOOL, *args, '--size', size, '--steps', steps,
-                 '--threads', '1', '--json', out + '.json',
+                 '--threads', '1', '--breakdown', '--json', out + '.json',
                  '--plot', ctx.image(f'trade_{model}.png')
                  if not ctx.smoke else out + '.png')
     return {}
@@ -65,6 +65,7 @@ def run(ctx: Context) -> Dict:
 
 def _line(model: str, res: Dict) -> str:
     """What one model's curve says against the goals of issue #31."""
+    from trade_curve import phases  # beside run_benchmarks.py
     pts = sorted(res['points'], key=lambda p: p['keep'])
     full = res['full'] or {}
     tight, loose = pts[0], pts[-1]
@@ -78,6 +79,9 @@ def _line(model: str, res: Dict) -> str:
             f'{loose["peak_train_mb"]:.0f} MiB against the full image\'s '
             f'{full["step_s"]:.2f} s at {full["peak_train_mb"]:.0f} MiB '
             f'({ratio:.2f}×, {verdict} the ≤ {GOAL}× goal)')
+        if ratio > GOAL and phases(loose):
+            out.append(f'its phases {phases(loose)}; the full image\'s '
+                       f'{phases(full)}')
     if tight.get('step_s'):
         out.append(f'none kept (the tightest step): {tight["step_s"]:.2f} s '
                    f'at {tight["peak_train_mb"]:.0f} MiB')
