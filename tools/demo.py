@@ -17,7 +17,7 @@ fits ours' (configs' headers), for the same few epochs on the first
 each. It then prints AP, AP50 and AP by size bucket on the first
 ``--test-images`` test canvases, with each run's measured peak training
 memory, training time and inference time per canvas, and draws one test
-canvas's predictions (WORK_DIR/predictions.png). It is
+canvas's predictions (WORK_DIR/results/predictions.png). It is
 tools/analysis_tools/det_comparison.py on a shortened schedule; the full
 comparison (up to 12 epochs on all 96 training canvases, until validation
 AP stops improving, three seeds, all 64 test canvases, the full-image FCOS
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
           "whose tools/analysis_tools/benchmark_memory.py peak fits ours' (configs' "
           'headers).')
     print(f'predictions on one test canvas: '
-          f'{osp.join(args.work_dir, "predictions.png")}')
+          f'{osp.join(args.work_dir, "results", "predictions.png")}')
     return 0
 
 
