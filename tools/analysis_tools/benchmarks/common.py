@@ -84,6 +84,15 @@ def run_tool(ctx: Context, *argv: str,
                           **kwargs)
 
 
+def kept(ctx: Context, name: str) -> str:
+    """Where a section keeps its raw results: committed under
+    ``docs/results/<name>`` when the run writes the real page, in the work
+    folder for a smoke run or a page written elsewhere."""
+    if ctx.page == PAGE and not ctx.smoke:
+        return osp.join(ROOT, 'docs', 'results', name)
+    return ctx.path(name)
+
+
 def not_run(section: str) -> str:
     """The placeholder of a section without results."""
     return (f'*Not run yet: `{COMMAND} --only {section}`.*')

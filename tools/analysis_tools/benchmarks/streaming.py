@@ -8,21 +8,15 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional
 
-from .common import PAGE, ROOT, Context, not_run, run_tool
+from .common import Context, kept, not_run, run_tool
 
 TOOL = 'tools/analysis_tools/streaming_compare.py'
-KEPT = osp.join(ROOT, 'docs', 'results', 'streaming.json')
-
-
-def _kept(ctx: Context) -> str:
-    return (KEPT if ctx.page == PAGE and not ctx.smoke else
-            ctx.path('streaming.json'))
 
 
 def run(ctx: Context) -> Dict:
     size = (['--sizes', '256', '--backbones', 'narrow', '--methods', 'full',
              'ours'] if ctx.smoke else [])
-    run_tool(ctx, TOOL, *size, '--json', _kept(ctx))
+    run_tool(ctx, TOOL, *size, '--json', kept(ctx, 'streaming.json'))
     return {}
 
 
@@ -58,10 +52,10 @@ def reading(records: List[dict]) -> List[str]:
 
 
 def render(ctx: Context) -> Dict[str, str]:
-    if not osp.exists(_kept(ctx)):
+    if not osp.exists(kept(ctx, 'streaming.json')):
         return {'streaming': not_run('streaming')}
     import streaming_compare  # beside run_benchmarks.py
-    with open(_kept(ctx)) as f:
+    with open(kept(ctx, 'streaming.json')) as f:
         out = json.load(f)
     records = out['records']
     failed = [r for r in records if r['status'] != 'ok']

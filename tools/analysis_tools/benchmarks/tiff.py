@@ -8,27 +8,22 @@ import json
 import os.path as osp
 from typing import Dict
 
-from .common import PAGE, ROOT, Context, not_run, run_tool
+from .common import Context, kept, not_run, run_tool
 
 TOOL = 'tools/analysis_tools/tiff_memory.py'
-KEPT = osp.join(ROOT, 'docs', 'results', 'tiff_memory.json')
-
-
-def _kept(ctx: Context) -> str:
-    return KEPT if ctx.page == PAGE else ctx.path('tiff_memory.json')
 
 
 def run(ctx: Context) -> Dict:
     size = ['--side', '2048', '--tile', '256'] if ctx.smoke else []
-    run_tool(ctx, TOOL, *size, '--json', _kept(ctx))
-    with open(_kept(ctx)) as f:
+    run_tool(ctx, TOOL, *size, '--json', kept(ctx, 'tiff_memory.json'))
+    with open(kept(ctx, 'tiff_memory.json')) as f:
         return json.load(f)
 
 
 def render(ctx: Context) -> Dict[str, str]:
-    if not osp.exists(_kept(ctx)):
+    if not osp.exists(kept(ctx, 'tiff_memory.json')):
         return {'tiff': not_run('tiff')}
-    with open(_kept(ctx)) as f:
+    with open(kept(ctx, 'tiff_memory.json')) as f:
         out = json.load(f)
     rows = {r['mode']: r for r in out['rows']}
     lines = [

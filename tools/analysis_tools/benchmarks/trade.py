@@ -11,10 +11,9 @@ import json
 import os.path as osp
 from typing import Dict, List
 
-from .common import PAGE, ROOT, Context, not_run, run_tool
+from .common import Context, kept, not_run, run_tool
 
 TOOL = 'tools/analysis_tools/trade_curve.py'
-KEPT = osp.join(ROOT, 'docs', 'results', 'trade')
 #: the goal of issue #31 at the full-image peak's budget
 GOAL = 1.1
 #: model -> trade_curve.py arguments (the time section's models and
@@ -42,10 +41,6 @@ SMOKE = {'ultradigits_det': [
     '--keep', '0', '1']}
 
 
-def _kept(ctx: Context) -> str:
-    return KEPT if ctx.page == PAGE and not ctx.smoke else ctx.path('trade')
-
-
 def command(model: str) -> str:
     return ' '.join(['python', TOOL, *RUNS[model], '--size', SIZE,
                      '--steps', '4', '--threads', '1', '--breakdown'])
@@ -55,7 +50,7 @@ def run(ctx: Context) -> Dict:
     runs = SMOKE if ctx.smoke else RUNS
     size, steps = ('256', '2') if ctx.smoke else (SIZE, '4')
     for model, args in runs.items():
-        out = osp.join(_kept(ctx), model)
+        out = osp.join(kept(ctx, 'trade'), model)
         run_tool(ctx, TOOL, *args, '--size', size, '--steps', steps,
                  '--threads', '1', '--breakdown', '--json', out + '.json',
                  '--plot', ctx.image(f'trade_{model}.png')
@@ -93,7 +88,7 @@ def _line(model: str, res: Dict) -> str:
 
 
 def render(ctx: Context) -> Dict[str, str]:
-    found = {m: osp.join(_kept(ctx), f'{m}.json') for m in RUNS}
+    found = {m: osp.join(kept(ctx, 'trade'), f'{m}.json') for m in RUNS}
     found = {m: p for m, p in found.items() if osp.exists(p)}
     if not found:
         return {'trade': not_run('trade')}
