@@ -25,6 +25,7 @@ time_to_accuracy.png and, from the work folder's predictions, the
 whole-canvas predictions.png.
 """
 import argparse
+import functools
 import glob
 import json
 import os
@@ -106,10 +107,11 @@ def prepare_config(method, seed, args, run_dir):
     return path
 
 
+@functools.lru_cache(maxsize=None)
 def recipe(method):
     """A stamp of the method's config as it is now (its resolved text): a
     kept run made from another recipe is stale, run again and left out of
-    the report."""
+    the report. Read once a process: every kept run is checked against it."""
     import hashlib
 
     from mmengine.config import Config
