@@ -59,12 +59,23 @@ class BudgetFit:
     keep_chunks: Optional[int] = None
     #: the measured cost of one more kept chunk
     per_kept_chunk: int = 0
+    #: False: every chunk is kept and the budget holds the step without
+    #: activation checkpointing, which would only add a forward; None: θ1
+    #: checkpoints as configured
+    checkpoint: Optional[bool] = None
+
+    @property
+    def num_chunks(self) -> int:
+        """The fill's chunks over the batch's cells."""
+        return -(-self.batch_cells // self.fill_chunk)
 
     def summary(self) -> str:
         if self.backward_chunk is not None:
             kept = ('' if self.keep_chunks is None else
                     f', {self.keep_chunks} of them kept with their graphs '
-                    f'(+{format_bytes(self.per_kept_chunk)} each)')
+                    f'(+{format_bytes(self.per_kept_chunk)} each)' +
+                    (', without activation checkpointing'
+                     if self.checkpoint is False else ''))
             return (f'memory plan (full gradient): every one of '
                     f'{self.num_cells} cells, chunks of {self.fill_chunk} '
                     f'patches in the fill and the backward{kept}; predicted '
@@ -84,14 +95,16 @@ class BudgetFit:
     def step_plan_fields(self, fixed_k: bool = False) -> Dict[str, Any]:
         """What the plan decides of a :class:`~mmpatch.patchgd.StepPlan`:
         ``patches_per_iter`` (unless ``patch_cfg`` fixes k, or every cell is
-        used), ``fill_chunk``, ``backward_chunk`` and ``keep_chunks``."""
+        used), ``fill_chunk``, ``backward_chunk``, ``keep_chunks`` and
+        ``checkpoint``."""
         full = self.backward_chunk is not None
         return dict(
             patches_per_iter=None if fixed_k or full else
             self.patches_per_iter,
             fill_chunk=self.fill_chunk,
             backward_chunk=self.backward_chunk,
-            keep_chunks=self.keep_chunks)
+            keep_chunks=self.keep_chunks,
+            checkpoint=self.checkpoint)
 
 
 class BudgetError(RuntimeError):
@@ -109,14 +122,17 @@ class Trial:
             backward (``'full'``), or None.
         keep_chunks (int): fill chunks kept with their graphs
             (``'full'``).
+        checkpoint (bool, optional): False runs θ1 without activation
+            checkpointing (:class:`~mmpatch.patchgd.StepPlan`).
     """
 
     def __init__(self, run: Callable[['Trial'], None], k: int,
                  fill_chunk: int, backward_chunk: Optional[int] = None,
-                 keep_chunks: int = 0) -> None:
+                 keep_chunks: int = 0,
+                 checkpoint: Optional[bool] = None) -> None:
         self._run, self.k = run, k
         self.fill_chunk, self.backward_chunk = fill_chunk, backward_chunk
-        self.keep_chunks = keep_chunks
+        self.keep_chunks, self.checkpoint = keep_chunks, checkpoint
 
     def __call__(self) -> None:
         self._run(self)
@@ -124,7 +140,8 @@ class Trial:
     def __repr__(self) -> str:
         return (f'Trial(k={self.k}, fill_chunk={self.fill_chunk}, '
                 f'backward_chunk={self.backward_chunk}, '
-                f'keep_chunks={self.keep_chunks})')
+                f'keep_chunks={self.keep_chunks}, '
+                f'checkpoint={self.checkpoint})')
 
 
 def fit_budget(model: nn.Module,
@@ -158,7 +175,7 @@ def fit_budget(model: nn.Module,
         BudgetError: when one patch with one-patch chunks does not fit, or
             ``fixed_k`` does not.
     """
-    from mmpatch.patchgd.layout import make_grid
+    from mmpatch.patchgd.layout import host_checkpointed, make_grid
     from mmpatch.patchgd.plan import StepPlan
     from mmpatch.patchgd.step import TrainStep
     cfg = model.patch_cfg
@@ -177,7 +194,7 @@ def fit_budget(model: nn.Module,
         plan = StepPlan(
             patches_per_iter=None if cfg.full_gradient else trial.k,
             fill_chunk=trial.fill_chunk, backward_chunk=trial.backward_chunk,
-            keep_chunks=trial.keep_chunks)
+            keep_chunks=trial.keep_chunks, checkpoint=trial.checkpoint)
         TrainStep(model, optim_wrapper, cfg=trial_cfg,
                   plan=plan).run(copy.deepcopy(data_batch))
         # optimizer state (momentum, Adam's moments) appears at the first
@@ -187,9 +204,9 @@ def fit_budget(model: nn.Module,
                              tensor_bytes(optim_wrapper.optimizer))
 
     def trial(k: int, chunk: int, backward: Optional[int] = None,
-              keep: int = 0) -> int:
+              keep: int = 0, checkpoint: Optional[bool] = None) -> int:
         try:
-            return measure(Trial(step, k, chunk, backward, keep))
+            return measure(Trial(step, k, chunk, backward, keep, checkpoint))
         finally:
             _load_state(model, optim_wrapper, saved)
 
@@ -228,6 +245,12 @@ def fit_budget(model: nn.Module,
         extra = max(0, state_after[0] - state_before)
         _fit_kept_chunks(plan, lambda keep: trial(
             cells, plan.fill_chunk, plan.fill_chunk, keep) + extra, usable)
+        if (plan.keep_chunks == plan.num_chunks
+                and (cfg.with_cp or host_checkpointed(
+                    model.patch_encoder_modules()))):
+            _fit_uncheckpointed(plan, lambda: trial(
+                cells, plan.fill_chunk, plan.fill_chunk, plan.keep_chunks,
+                checkpoint=False) + extra, usable)
     if logger is not None:
         logger.info(plan.summary())
     return plan
@@ -279,7 +302,7 @@ def _fit_kept_chunks(plan: BudgetFit, peak: Callable[[int], int],
     """Keep as many of the fill's chunks with their graphs as the budget
     holds (``'full'``): the peak with one kept chunk less the peak with
     none, measured at the chosen chunk, is the cost of each."""
-    chunks = -(-plan.batch_cells // plan.fill_chunk)
+    chunks = plan.num_chunks
     without = peak(0)
     per_kept = max(0, peak(1) - without)
     none = max(plan.predicted_peak, without)
@@ -288,6 +311,18 @@ def _fit_kept_chunks(plan: BudgetFit, peak: Callable[[int], int],
         max(0, min(chunks, room // per_kept)))
     plan.keep_chunks, plan.per_kept_chunk = keep, per_kept
     plan.predicted_peak = none + per_kept * keep
+
+
+def _fit_uncheckpointed(plan: BudgetFit, peak: Callable[[], int],
+                        usable: int) -> None:
+    """With every chunk kept, drop θ1's activation checkpointing (the
+    global patch's ``patch_cfg.with_cp`` and the host modules' own) when
+    the budget holds the measured step without it: each checkpointed
+    block would only be run forward once more."""
+    measured = peak()
+    if measured <= usable:
+        plan.checkpoint = False
+        plan.predicted_peak = max(plan.predicted_peak, measured)
 
 
 def _save_state(model: nn.Module, optim_wrapper) -> Dict[str, Any]:

@@ -10,15 +10,16 @@ BN and the memory planner)::
     patch_encoder  θ1 on patches with gradients (checkpointed with
                    ``with_cp``)
     global_features  θ1 on the global patch (checkpointed with ``with_cp``)
+    uncheckpointed_host  θ1's host modules without their own ``with_cp``
     encode_batch   Z and G of a batch, for inference
 """
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import partial
-from typing import (Any, Callable, ContextManager, List, NamedTuple, Optional,
-                    Sequence, Tuple)
+from typing import (Any, Callable, ContextManager, Iterable, Iterator, List,
+                    NamedTuple, Optional, Sequence, Tuple)
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .contract import NORMALIZE_PATCH, PatchAdapter
 from .grid import PatchGrid
@@ -98,15 +99,47 @@ def patch_encoder(model: PatchAdapter,
     return partial(checkpointed, model.encode_patches, with_cp=with_cp)
 
 
-def global_features(model: PatchAdapter,
-                    image: Optional[Tensor]) -> List[Tensor]:
+def global_features(model: PatchAdapter, image: Optional[Tensor],
+                    with_cp: Optional[bool] = None) -> List[Tensor]:
     """θ1 of the global patches ``image``, per level ``(B, C_l, gh, gw)``;
-    ``[]`` without a global patch."""
+    ``[]`` without a global patch. ``with_cp`` defaults to
+    ``patch_cfg.with_cp``."""
     if image is None:
         return []
     with phase('global'):
-        return checkpointed(model.encode_global, image,
-                            model.patch_cfg.with_cp)
+        return checkpointed(
+            model.encode_global, image,
+            model.patch_cfg.with_cp if with_cp is None else with_cp)
+
+
+def host_checkpointed(modules: Iterable[nn.Module]) -> List[nn.Module]:
+    """The modules inside ``modules`` that checkpoint their own activations
+    (a ``with_cp`` flag set True, as mmcv's, mmdet's and mmpretrain's
+    ResNet blocks and mmseg's U-Net blocks hold), each once."""
+    seen, out = set(), []
+    for module in modules:
+        for m in module.modules():
+            if getattr(m, 'with_cp', None) is True and id(m) not in seen:
+                seen.add(id(m))
+                out.append(m)
+    return out
+
+
+@contextmanager
+def uncheckpointed_host(modules: Iterable[nn.Module]) -> Iterator[None]:
+    """θ1's host modules run without their own activation checkpointing for
+    the block (the memory plan's choice where the budget holds their
+    activations: checkpointing would only add a forward); put back after.
+    The flag is the host library's documented switch, read at each
+    forward."""
+    switched = host_checkpointed(modules)
+    for m in switched:
+        m.with_cp = False
+    try:
+        yield
+    finally:
+        for m in switched:
+            m.with_cp = True
 
 
 def encode_batch(model: PatchAdapter, inputs: Any,

@@ -29,6 +29,11 @@ class StepPlan:
         keep_chunks: fill chunks whose graphs the full-gradient step keeps
             (the memory plan's choice); ``patch_cfg.keep_chunks``, when
             set, takes its place.
+        checkpoint: False runs θ1 without activation checkpointing in the
+            step: neither ``patch_cfg.with_cp``'s nor the host modules' own
+            (``with_cp`` of mmdet's and mmpretrain's ResNets), the memory
+            plan's choice once the budget holds every chunk's graph
+            without it; None: as configured.
         cache: the host cache of each sample's Z between visits
             (:class:`~mmpatch.engine.hooks.LatentCacheHook` provides it).
         planned_cells: the most grid cells (over the batch) the memory plan
@@ -39,10 +44,15 @@ class StepPlan:
     fill_chunk: Optional[int] = None
     backward_chunk: Optional[int] = None
     keep_chunks: Optional[int] = None
+    checkpoint: Optional[bool] = None
     cache: Optional[HostLatentCache] = None
     planned_cells: Optional[int] = None
 
     def __post_init__(self) -> None:
+        if self.checkpoint is not None and self.checkpoint is not False:
+            raise ValueError('StepPlan.checkpoint must be None (as '
+                             'configured) or False (no activation '
+                             f'checkpointing), got {self.checkpoint!r}')
         for key in ('patches_per_iter', 'fill_chunk', 'backward_chunk',
                     'planned_cells', 'keep_chunks'):
             value, least = getattr(self, key), int(key != 'keep_chunks')
@@ -72,6 +82,11 @@ class StepPlan:
         if cfg.keep_chunks is not None:
             return cfg.keep_chunks
         return self.keep_chunks or 0
+
+    def with_cp_for(self, cfg: PatchGDConfig) -> bool:
+        """Whether the step checkpoints the engine's θ1 passes with
+        gradients (``patch_cfg.with_cp`` unless the plan turns it off)."""
+        return cfg.with_cp and self.checkpoint is not False
 
     def patches_for(self, cfg: PatchGDConfig, num_cells: int,
                     image_shape: Tuple[int, int]) -> int:

@@ -37,7 +37,8 @@ from .config import PatchGDConfig
 from .contract import PatchAdapter
 from .grid import CellIndex
 from .latent import ChunkedBackward, LatentBuffer
-from .layout import Batch, global_features, lay_out_data, patch_encoder
+from .layout import (Batch, global_features, lay_out_data, patch_encoder,
+                     uncheckpointed_host)
 from .norm import (eval_batch_norms, has_train_batch_norm, norm_state,
                    restore_norm_state)
 from .phases import phase
@@ -55,20 +56,22 @@ class GlobalBranch:
     """
 
     def __init__(self, model: PatchAdapter, image: Optional[Tensor],
-                 mode: str) -> None:
+                 mode: str, with_cp: bool) -> None:
         self.model, self.image, self.mode = model, image, mode
+        self.with_cp = with_cp
         self.feats: List[Tensor] = []
         self.leaves: Optional[List[Tensor]] = None
 
     def features(self) -> List[Tensor]:
         """G for this inner iteration, per level ``(B, C_l, gh, gw)``."""
         if self.mode == 'every':
-            return global_features(self.model, self.image)
+            return global_features(self.model, self.image, self.with_cp)
         if self.mode == 'none':
             with torch.no_grad():
                 return global_features(self.model, self.image)
         if self.leaves is None:  # 'once': the window's first iteration
-            self.feats = global_features(self.model, self.image)
+            self.feats = global_features(self.model, self.image,
+                                         self.with_cp)
             self.leaves = [g.detach().requires_grad_() for g in self.feats]
         return self.leaves
 
@@ -275,6 +278,13 @@ class TrainStep:
             return eval_batch_norms(self.model.patch_encoder_modules())
         return nullcontext()
 
+    def host_checkpointing(self):
+        """The plan's ``checkpoint=False``: θ1's host modules without their
+        own activation checkpointing for the step."""
+        if self.plan.checkpoint is False:
+            return uncheckpointed_host(self.model.patch_encoder_modules())
+        return nullcontext()
+
     def iterate(self, ctx: StepContext, it: InnerIteration,
                 latent: LatentBuffer) -> Tuple[LatentBuffer, dict]:
         """One inner iteration; returns Z and the iteration's log."""
@@ -337,16 +347,17 @@ class TrainStep:
         norms = norm_state(self.model) if self.cfg.check_finite else {}
         chunk = self.plan.backward_chunk_for(self.cfg)
         self.check_chunks(chunk)
-        with self.norm_mode():
+        with_cp = self.plan.with_cp_for(self.cfg)
+        with self.norm_mode(), self.host_checkpointing():
             batch = self.prepare(data)
             chunked = self.chunked_backward(chunk)
             latent, cache_hit = self.fill(batch, chunked)
             fill_s = time.perf_counter() - t0
             iterations = self.iterations(batch)
             ctx = StepContext(
-                batch, patch_encoder(self.model, self.cfg.with_cp),
-                GlobalBranch(self.model, batch.image, self.cfg.global_grad),
-                norms, chunked, cache_hit)
+                batch, patch_encoder(self.model, with_cp),
+                GlobalBranch(self.model, batch.image, self.cfg.global_grad,
+                             with_cp), norms, chunked, cache_hit)
             sums: Dict[str, Tensor] = OrderedDict()
             for it in iterations:
                 latent, log_vars = self.iterate(ctx, it, latent)

@@ -132,3 +132,19 @@ def test_classifier_kept_chunks_exactness_cuda(cls_scope, keep):
         patch_size=32, gradient='full', fill_chunk=5, keep_chunks=keep,
         full_bn_mode='eval'))).double().to(DEV)
     assert_step_equals_full(model, *cls_batch())
+
+
+def test_segmentor_uncheckpointed_exactness_cuda(seg_scope):
+    """Every chunk kept and the plan's checkpoint=False: θ1's blocks and
+    the global patch run without activation checkpointing."""
+    from mmpatch.patchgd import StepPlan
+    cfg = seg.unet_cfg(patch_cfg=dict(
+        patch_size=32, gradient='full', fill_chunk=4, keep_chunks=99,
+        full_bn_mode='eval', with_cp=True))
+    cfg['backbone']['with_cp'] = True
+    model = seg.build(cfg).double().to(DEV)
+    model.set_step_plan(StepPlan(checkpoint=False))
+    shapes, batch_shape = [(64, 80), (40, 50)], (64, 80)
+    assert_step_equals_full(
+        model, seg.batch(shapes, batch_shape).to(DEV),
+        on_gpu(seg.samples_for(shapes, batch_shape)))

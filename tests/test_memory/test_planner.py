@@ -119,7 +119,7 @@ def test_planner_full_gradient_chooses_one_chunk(seg_scope):
     assert plan.per_kept_chunk == 10 * MiB and plan.keep_chunks == 0
     assert plan.step_plan_fields() == dict(patches_per_iter=None,
                                            fill_chunk=5, backward_chunk=5,
-                                           keep_chunks=0)
+                                           keep_chunks=0, checkpoint=None)
 
 
 def test_planner_keeps_more_chunks_as_the_budget_grows(seg_scope):

@@ -74,6 +74,10 @@ def test_a_real_curve_keeps_what_it_was_told(tmp_path):
     assert (none['kept_chunks'], every['kept_chunks']) == (0, 1)
     assert every['peak_train_mb'] > none['peak_train_mb']
     assert res['full']['status'] == 'ok' and res['sampled'] is None
+    # at 256 px the stock classifier's peak is below ours' tightest step:
+    # the planner, given it as the budget, says so
+    assert res['planned']['status'] != 'ok'
+    assert 'BudgetError' in res['planned']['detail']
     assert json.loads((tmp_path / 'cls.json').read_text())['chunks'] == 1
 
 
@@ -95,3 +99,29 @@ def test_a_missed_goal_names_the_phases(tmp_path):
     assert '(1.28×, misses the ≤ 1.1× goal); its phases chunk_backward ' \
         "0.70 s, fill 0.60 s, head_loss 0.30 s; the full image's backward " \
         '0.75 s, forward_loss 0.50 s' in text
+
+
+def test_the_goal_is_read_at_the_planned_step(tmp_path):
+    """With a step planned at the full image's peak, the ≤ 1.1× verdict is
+    that step's (the planner's choice: every chunk, no checkpointing)."""
+    import importlib
+    bm = importlib.import_module('benchmarks')
+    from benchmarks.common import Context
+    from trade_curve import table
+    ctx = Context(work=str(tmp_path / 'work'), images=str(tmp_path),
+                  page=str(tmp_path / 'page.md'))
+    res = _result((2.0, 1.6, 1.5))
+    res['planned'] = dict(peak_train_mb=385.0, step_s=1.3, status='ok',
+                          plan=dict(budget_mb=390.0, keep_chunks=2,
+                                    checkpoint=False))
+    assert ('| ours, planned at 390 MiB | 2 of 2, no checkpointing | 385.0 '
+            '| 1.30 | 1.04× |') in table(res)
+    (tmp_path / 'work' / 'trade').mkdir(parents=True)
+    (tmp_path / 'work' / 'trade' / 'ultradigits_det.json').write_text(
+        json.dumps(dict(res, monotone=True)))
+    text = bm.trade.render(ctx)['trade']
+    assert ("planned with the full image's peak as its budget (390 MiB; "
+            'chunks kept: 2 of 2, no checkpointing): 1.30 s at 385 MiB '
+            '(1.04×, meets the ≤ 1.1× goal)') in text
+    assert "every chunk kept: 1.50 s at 400 MiB against the full image's " \
+        '1.25 s at 390 MiB;' in text

@@ -15,12 +15,16 @@ forward and one backward of every cell. The memory planner
 (``patch_cfg.memory_budget``) picks the largest K whose measured peak fits
 the budget, so each point's peak is the budget at which the planner runs
 it. Beside the curve: the stock model on the whole image (``--baseline-config``,
-or the config's own host model) and, given ``--sampled-config``, the
-paper's sampled step. Writes the records (``--json``: ``{"points": [...],
-"full": ..., "sampled": ...}``), a table and the picture (``--plot``).
+or the config's own host model), the step the planner chooses at that
+model's measured peak as ``memory_budget`` (``planned``: the chunks it
+keeps, and whether it drops activation checkpointing once every chunk is
+kept) and, given ``--sampled-config``, the paper's sampled step. Writes the
+records (``--json``: ``{"points": [...], "full": ..., "planned": ...,
+"sampled": ...}``), a table and the picture (``--plot``).
 """
 import argparse
 import json
+import math
 import os
 import os.path as osp
 import sys
@@ -95,11 +99,18 @@ def curve(args) -> Dict[str, object]:
     else:  # the config's host model, derived by benchmark_memory.py
         full = measure(args.config, args, baseline='full',
                        breakdown=args.breakdown)[1]
+    planned = None
+    if full.get('peak_train_mb'):  # the planner at the full image's peak
+        budget = f'{math.floor(full["peak_train_mb"])}M'
+        planned = measure(args.config, args, breakdown=args.breakdown,
+                          options=['model.patch_cfg.keep_chunks=None',
+                                   f'model.patch_cfg.memory_budget={budget}'
+                                   ])[0]
     sampled = (measure(args.sampled_config, args)[0]
                if args.sampled_config else None)
     return dict(config=args.config, size=args.size,
                 batch_size=args.batch_size, chunks=n, points=points,
-                full=full, sampled=sampled)
+                full=full, planned=planned, sampled=sampled)
 
 
 def _fmt(value, digits: int) -> str:
@@ -136,8 +147,21 @@ def table(result: Dict) -> str:
     for p in result['points']:
         row('ours, full gradient', f'{p["keep"]} of {result["chunks"]}', p)
     row('full image (stock)', '—', full)
+    planned = result.get('planned') or {}
+    if planned.get('plan'):
+        row(f'ours, planned at {planned["plan"]["budget_mb"]:.0f} MiB',
+            planned_kept(planned, result['chunks']), planned)
     row('ours, sampled step', '—', result['sampled'])
     return '\n'.join(lines)
+
+
+def planned_kept(rec: dict, chunks: int) -> str:
+    """``'3 of 4'`` or ``'4 of 4, no checkpointing'``: the planner's
+    choice of a ``planned`` record."""
+    plan = rec.get('plan') or {}
+    out = f'{plan.get("keep_chunks")} of {chunks}'
+    return out + (', no checkpointing' if plan.get('checkpoint') is False
+                  else '')
 
 
 def monotone(points: List[dict]) -> bool:
@@ -159,6 +183,8 @@ def plot(result: Dict, path: str) -> None:
         ax.annotate(str(p['keep']), (p['peak_train_mb'], p['step_s']),
                     textcoords='offset points', xytext=(4, 4), fontsize=8)
     for key, marker, label in (('full', 's', 'full image (stock)'),
+                               ('planned', 'D', "ours, planned at the full "
+                                "image's peak"),
                                ('sampled', '^', 'ours, sampled step')):
         rec = result.get(key)
         if rec and rec.get('step_s'):

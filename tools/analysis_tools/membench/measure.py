@@ -70,6 +70,8 @@ def plan_budget(res: dict, model, optim_wrapper, batch, device) -> None:
         patches_per_iter=plan.patches_per_iter,
         fill_chunk=plan.fill_chunk,
         backward_chunk=plan.backward_chunk,
+        keep_chunks=plan.keep_chunks,
+        checkpoint=plan.checkpoint,
         predicted_peak_mb=round(plan.predicted_peak / MIB, 2),
         budget_mb=round(plan.budget / MIB, 2))
 
