@@ -8,8 +8,10 @@ docs/benchmarks.md.
         [--epochs seg=3 ...] [--page docs/benchmarks.md]
         [--images docs/images] [--smoke]
 
-Sections (``benchmarks/``; each saves ``WORK/<section>.json``, so any can be
-rerun alone and the page is always written from every saved result):
+Sections (``benchmarks/``; each saves ``docs/results/<section>.json``,
+committed, or ``WORK/<section>.json`` for a smoke run or a page written
+elsewhere, so any can be rerun alone and the page is always written from
+every saved result):
 
 * ``det``: the detection comparison of issue #20
   (``det_comparison.py``; skipped while it is absent);

@@ -24,7 +24,8 @@ class Context:
     """One ``run_benchmarks.py`` invocation.
 
     Attributes:
-        work: where every section keeps its results (``WORK/*.json``).
+        work: where the sections run (``WORK/<section>/``) and, for a smoke
+            run or a page written elsewhere, keep their results.
         images: where pictures and plots go (``docs/images``).
         page: the page to write (``docs/benchmarks.md``).
         seeds: seeds of the accuracy runs (``randomness.seed``).
@@ -55,8 +56,9 @@ class Context:
 
 
 def load(ctx: Context, name: str) -> Optional[Any]:
-    """``WORK/<name>.json``, or None when that section has not run."""
-    path = ctx.path(f'{name}.json')
+    """A section's saved results (``kept(ctx, '<name>.json')``), or None
+    when that section has not run."""
+    path = kept(ctx, f'{name}.json')
     if not osp.exists(path):
         return None
     with open(path) as f:
@@ -64,7 +66,10 @@ def load(ctx: Context, name: str) -> Optional[Any]:
 
 
 def save(ctx: Context, name: str, obj: Any) -> str:
-    path = ctx.path(f'{name}.json')
+    """Save a section's results where :func:`kept` says: committed under
+    ``docs/results/`` for the real page, so the page is rendered from
+    results in the repository."""
+    path = kept(ctx, f'{name}.json')
     os.makedirs(osp.dirname(path), exist_ok=True)
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:

@@ -3,7 +3,7 @@ figure of the page, and the growth checks of the sampled and the
 full-gradient step."""
 from typing import Dict, List, Optional
 
-from .common import Context, load, not_run, run_tool, save
+from .common import Context, kept, load, not_run, run_tool, save
 
 BM = 'tools/analysis_tools/benchmark_memory.py'
 R50 = 'configs/det/fcos_patchgd_sodad.py'
@@ -67,13 +67,14 @@ FIGURES = [
 
 def run(ctx: Context) -> Dict[str, List[Dict]]:
     """The runs (``ctx.memory_runs``, or all); each keeps its records in
-    ``WORK/memory_<name>.json``, which the page reads."""
+    ``docs/results/memory_<name>.json`` (:func:`~.common.kept`), which the
+    page reads."""
     runs = SMOKE_RUNS if ctx.smoke else RUNS
     results = {}
     for name, args in runs.items():
         if ctx.memory_runs and name not in ctx.memory_runs:
             continue
-        out = ctx.path(f'memory_{name}.json')
+        out = kept(ctx, f'memory_{name}.json')
         run_tool(ctx, BM, *args, '--json', out)
         results[name] = load(ctx, f'memory_{name}')
     if not ctx.memory_runs:

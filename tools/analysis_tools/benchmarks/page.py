@@ -17,7 +17,7 @@ from .common import GPU_JSON, TEMPLATE, Context, load
 
 def header(ctx: Context) -> Dict[str, str]:
     """``date``, ``took``: the sections' wall time (kept across ``--only``
-    runs in ``WORK/timings.json``)."""
+    runs in ``timings.json``, :func:`.common.save`)."""
     timings = load(ctx, 'timings') or {}
     took = ', '.join(
         f'{name} {t["seconds"] / 60:.0f} min' +

@@ -8,7 +8,7 @@ full-image step (issue #19's goal: at most 1.3×) and over the sampled
 step of the same config."""
 from typing import Dict, List, Optional
 
-from .common import Context, load, not_run, run_tool, save
+from .common import Context, kept, load, not_run, run_tool, save
 
 BM = 'tools/analysis_tools/benchmark_memory.py'
 ONE = ['--threads', '1']
@@ -90,7 +90,7 @@ def run(ctx: Context) -> Dict[str, List[Dict]]:
     for model, named in runs.items():
         records = []
         for name, args in named.items():
-            out = ctx.path(f'time_{model}_{name}.json')
+            out = kept(ctx, f'time_{model}_{name}.json')
             run_tool(ctx, BM, *args, '--json', out)
             records += [dict(r, row=name) for r in load(
                 ctx, f'time_{model}_{name}')]
