@@ -37,10 +37,14 @@ def test_streaming_row_has_the_full_image_gradient():
 
 def test_rows_run_in_their_own_processes(tmp_path):
     from streaming_compare import main, table
-    records = main(['--sizes', '256', '--backbones', 'narrow', '--methods',
-                    'full', 'ours', '--json', str(tmp_path / 'out.json')])
-    assert [r['status'] for r in records] == ['ok', 'ok']
-    assert all(r['peak_train_mb'] > 0 and r['step_s'] > 0 for r in records)
+    records = main(['--sizes', '256', '512', '--backbones', 'narrow',
+                    '--methods', 'full', 'ours', '--max-size', 'narrow=256',
+                    '--json', str(tmp_path / 'out.json')])
+    assert [r['status'] for r in records] == ['ok', 'ok', 'skipped',
+                                              'skipped']
+    assert all(r['peak_train_mb'] > 0 and r['step_s'] > 0
+               for r in records[:2])
+    assert records[2]['detail'] == '--max-size narrow=256'
     assert '| narrow | 256² | ours |' in table(records)
 
 
@@ -61,9 +65,14 @@ def test_streaming_section_reads_ahead_and_behind(tmp_path):
     (tmp_path / 'streaming.json').write_text(json.dumps(dict(
         command='python tools/analysis_tools/streaming_compare.py',
         records=[rec('full', 2000.0, 8.0), rec('streaming', 800.0, 16.0),
-                 rec('ours', 160.0, 20.0)])))
+                 rec('ours', 160.0, 20.0),
+                 dict(rec('full', 0, 0), backbone='resnet18',
+                      status='skipped', detail='--max-size resnet18=2048')
+                 ])))
     text = bm.streaming.render(ctx)['streaming']
     assert ('narrow at 4096²: ours holds 5.0× less memory than StreamingCNN '
             '(160 against 800 MiB) and its step takes 1.2× more time (20.0 '
             'against 16.0 s).') in text
     assert '| narrow | 4096² | streaming (2048 px tiles) | 800.0 |' in text
+    assert ('Rows that did not run: resnet18 4096² full: skipped '
+            '(--max-size resnet18=2048).') in text

@@ -4,7 +4,7 @@ full image: one classification training step per (backbone, size, method).
     python tools/analysis_tools/streaming_compare.py \
         [--sizes 1024 2048 4096] [--backbones narrow resnet18] \
         [--methods full streaming ours] [--tile 2048] [--threads 1] \
-        [--json out.json]
+        [--max-size resnet18=2048] [--json out.json]
 
 Every row is one fresh process on one thread: a warm-up step, one step
 under mmpatch's memory meter (its peak: live tensor bytes, the measure of
@@ -165,11 +165,16 @@ def one(spec: dict) -> None:
 def rows(args) -> List[Dict]:
     """Every (backbone, size, method) measured in its own process."""
     out = []
+    largest = max_sizes(args.max_size)
     for backbone in args.backbones:
         for size in args.sizes:
             for method in args.methods:
                 spec = dict(backbone=backbone, size=size, method=method,
                             tile=args.tile, threads=args.threads)
+                if size > largest.get(backbone, size):
+                    out.append(dict(spec, status='skipped', detail=(
+                        f'--max-size {backbone}={largest[backbone]}')))
+                    continue
                 res = run_child(spec, int(args.memory_limit), 'cpu',
                                 args.timeout, cli=osp.abspath(__file__))
                 rec = dict(spec, **{k: res.get(k) for k in (
@@ -177,6 +182,18 @@ def rows(args) -> List[Dict]:
                     'step_s', 'warmup_s')})
                 print(json.dumps(rec), flush=True)
                 out.append(rec)
+    return out
+
+
+def max_sizes(items: List[str]) -> Dict[str, int]:
+    """``['resnet18=2048']`` -> ``{'resnet18': 2048}``."""
+    out = {}
+    for item in items:
+        name, _, size = item.partition('=')
+        if name not in WIDTHS or not size.isdigit():
+            raise SystemExit(f'--max-size {item}: expected BACKBONE=SIZE '
+                             f'with BACKBONE in {list(WIDTHS)}')
+        out[name] = int(size)
     return out
 
 
@@ -214,6 +231,10 @@ def main(argv=None) -> List[Dict]:
     p.add_argument('--memory-limit', type=float, default=20 * 2**30,
                    help='bytes of address space per row')
     p.add_argument('--timeout', type=float, default=1800)
+    p.add_argument('--max-size', nargs='+', default=[],
+                   metavar='BACKBONE=SIZE',
+                   help='leave out the rows of BACKBONE above SIZE (kept '
+                   "as 'skipped')")
     p.add_argument('--json')
     args = p.parse_args(argv)
     records = rows(args)
