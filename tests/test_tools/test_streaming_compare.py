@@ -71,8 +71,8 @@ def test_streaming_section_reads_ahead_and_behind(tmp_path):
                  ])))
     text = bm.streaming.render(ctx)['streaming']
     assert ('narrow at 4096²: ours holds 5.0× less memory than StreamingCNN '
-            '(160 against 800 MiB) and its step takes 1.2× more time (20.0 '
-            'against 16.0 s).') in text
+            '(160 against 800 MiB) and its step takes 1.25× more time '
+            '(20.00 against 16.00 s).') in text
     assert '| narrow | 4096² | streaming (2048 px tiles) | 800.0 |' in text
     assert ('Rows that did not run: resnet18 4096² full: skipped '
             '(--max-size resnet18=2048).') in text

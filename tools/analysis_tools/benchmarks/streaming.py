@@ -8,23 +8,25 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional
 
-from .common import Context, kept, not_run, run_tool
+from .common import ROOT, Context, kept, not_run, run_tool
 
 TOOL = 'tools/analysis_tools/streaming_compare.py'
 
 
-#: the standard-width ResNet-18 stops at 2048 px: at 4096 px one thread
-#: would take about 2 min a full-image step and 7 min a streamed one (the
-#: narrow backbone's 8.0 and 27.8 s scaled by its 16x the convolutions'
-#: work), three steps a row; ``streaming_compare.py`` without
-#: ``--max-size`` measures it
+#: the standard-width ResNet-18 stops at 2048 px to keep the section
+#: short: there its steps took 14.0 (full image), 18.4 (streamed) and 15.9 s
+#: (ours) on one thread, so 4096 px (4x the pixels, three steps a row)
+#: would add ~12 min; ``streaming_compare.py`` without ``--max-size``
+#: measures it
 FULL = ['--max-size', 'resnet18=2048']
 
 
 def run(ctx: Context) -> Dict:
     size = (['--sizes', '256', '--backbones', 'narrow', '--methods', 'full',
              'ours'] if ctx.smoke else FULL)
-    run_tool(ctx, TOOL, *size, '--json', kept(ctx, 'streaming.json'))
+    # relative: the command is kept in the JSON and shown on the page
+    run_tool(ctx, TOOL, *size, '--json',
+             osp.relpath(kept(ctx, 'streaming.json'), ROOT))
     return {}
 
 
@@ -53,9 +55,9 @@ def reading(records: List[dict]) -> List[str]:
                 f'{"less" if mem >= 1 else "more"} memory than StreamingCNN '
                 f'({ours["peak_train_mb"]:.0f} against '
                 f'{stream["peak_train_mb"]:.0f} MiB) and its step takes '
-                f'{time if time >= 1 else 1 / time:.1f}× '
+                f'{time if time >= 1 else 1 / time:.2f}× '
                 f'{"less" if time >= 1 else "more"} time '
-                f'({ours["step_s"]:.1f} against {stream["step_s"]:.1f} s).')
+                f'({ours["step_s"]:.2f} against {stream["step_s"]:.2f} s).')
     return out
 
 
