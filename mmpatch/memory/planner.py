@@ -301,16 +301,26 @@ def _fit_kept_chunks(plan: BudgetFit, peak: Callable[[int], int],
                      usable: int) -> None:
     """Keep as many of the fill's chunks with their graphs as the budget
     holds (``'full'``): the peak with one kept chunk less the peak with
-    none, measured at the chosen chunk, is the cost of each."""
+    none, measured at the chosen chunk, is the cost of each. That cost is
+    not linear (as more graphs are held the step's peak moves from the fill
+    to the backward), so the number chosen is measured too, and fewer are
+    kept until the measured step fits."""
     chunks = plan.num_chunks
-    without = peak(0)
-    per_kept = max(0, peak(1) - without)
+    without, one = peak(0), peak(1)
+    per_kept = max(0, one - without)
     none = max(plan.predicted_peak, without)
     room = usable - none
     keep = chunks if per_kept == 0 else int(
         max(0, min(chunks, room // per_kept)))
+    measured = {0: without, 1: one}
+    while keep > 0:
+        if keep not in measured:
+            measured[keep] = peak(keep)
+        if measured[keep] <= usable:
+            break
+        keep -= 1
     plan.keep_chunks, plan.per_kept_chunk = keep, per_kept
-    plan.predicted_peak = none + per_kept * keep
+    plan.predicted_peak = max(none, measured[keep])
 
 
 def _fit_uncheckpointed(plan: BudgetFit, peak: Callable[[], int],

@@ -171,3 +171,28 @@ def test_planned_full_gradient_step_stays_within_budget(seg_scope):
     # more room keeps more chunks; at 8 MiB of room, every one
     assert kept == sorted(kept) and kept[0] < kept[-1]
     assert kept[-1] == -(-plan.batch_cells // plan.fill_chunk) == 4
+
+
+def test_planner_measures_the_chunks_it_keeps(seg_scope):
+    """A kept chunk's cost is not linear (the peak moves to the backward as
+    more graphs are held): the first costs 10 MiB, each after it 40. With
+    35 MiB of room the linear estimate keeps 3 of 4 (136 MiB); the planner
+    measures 3 (196 MiB), then 2 (156), both over, and keeps 1 (116)."""
+    model, batch, optim = _model_and_batch(patches_per_iter=None,
+                                           inner_iters=None,
+                                           gradient='full', fill_chunk=2)
+    seen = []
+
+    def measure(trial):
+        trial()
+        seen.append(trial.keep_chunks)
+        keep = trial.keep_chunks
+        return (100 + 3 * trial.fill_chunk + 10 * min(keep, 1) +
+                40 * max(0, keep - 1)) * MiB
+
+    budget = int((106 + 35) * MiB / 0.95) + 1
+    plan = fit_budget(model, batch, optim, budget, measure)
+    assert plan.fill_chunk == 2 and plan.num_chunks == 4
+    assert seen[-4:] == [0, 1, 3, 2]
+    assert plan.keep_chunks == 1
+    assert plan.predicted_peak == 116 * MiB <= budget * 0.95
