@@ -1,9 +1,10 @@
 """The sections of ``tools/analysis_tools/run_benchmarks.py``.
 
 Each section module has ``run(ctx)`` (the measurements; results saved as
-``docs/results/<name>.json``, :func:`.common.kept`) and ``render(ctx) -> {placeholder: markdown}`` (what
-it puts into ``docs/templates/benchmarks.md``); :mod:`.page` fills the
-template. ``det`` calls the detection comparison of issue #20
+``docs/results/<name>.json``, :func:`.common.kept`) and
+``render(ctx) -> {placeholder: markdown}`` (what it puts into
+``docs/templates/benchmarks.md``); :mod:`.page` fills the template.
+``det`` calls the detection comparison of issue #20
 (``tools/analysis_tools/det_comparison.py``) and is skipped while that tool
 is absent.
 """

@@ -112,7 +112,8 @@ def _one(ctx: Context, task: Task, row: Row, seed: int, epochs: int,
 
 
 def run_task(ctx: Context, task: Task) -> dict:
-    """Every (row, seed) of ``task``; saves and returns ``<task>.json`` (:func:`.common.save`):
+    """Every (row, seed) of ``task``; saves and returns ``<task>.json``
+    (:func:`.common.save`):
     ``{'schedule': ..., 'runs': {row: {seed: result}}}``."""
     epochs = 1 if ctx.smoke else task.epochs
     jobs = sorted(((row, seed) for row in task.rows for seed in ctx.seeds),
