@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from .contract import NORMALIZE_PATCH, PatchAdapter
 from .grid import PatchGrid
 from .latent import LatentBuffer
+from .norm import inner_modules
 from .phases import phase
 
 
@@ -116,13 +117,8 @@ def host_checkpointed(modules: Iterable[nn.Module]) -> List[nn.Module]:
     """The modules inside ``modules`` that checkpoint their own activations
     (a ``with_cp`` flag set True, as mmcv's, mmdet's and mmpretrain's
     ResNet blocks and mmseg's U-Net blocks hold), each once."""
-    seen, out = set(), []
-    for module in modules:
-        for m in module.modules():
-            if getattr(m, 'with_cp', None) is True and id(m) not in seen:
-                seen.add(id(m))
-                out.append(m)
-    return out
+    return inner_modules(modules,
+                         lambda m: getattr(m, 'with_cp', None) is True)
 
 
 @contextmanager

@@ -1,21 +1,28 @@
 """BatchNorm of θ1 during a PatchGD step: which statistics each pass uses,
 and the snapshot that undoes a failed step."""
 from contextlib import contextmanager
-from typing import Dict, Iterable, Iterator, List
+from typing import Callable, Dict, Iterable, Iterator, List
 
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
-def batch_norms(modules: Iterable[nn.Module]) -> List[_BatchNorm]:
-    """Every BatchNorm layer inside ``modules``, each once."""
+def inner_modules(modules: Iterable[nn.Module],
+                  keep: Callable[[nn.Module], bool]) -> List[nn.Module]:
+    """Every module inside ``modules`` (themselves included) for which
+    ``keep`` holds, each once, in ``modules()`` order."""
     seen, out = set(), []
     for module in modules:
         for m in module.modules():
-            if isinstance(m, _BatchNorm) and id(m) not in seen:
+            if keep(m) and id(m) not in seen:
                 seen.add(id(m))
                 out.append(m)
     return out
+
+
+def batch_norms(modules: Iterable[nn.Module]) -> List[_BatchNorm]:
+    """Every BatchNorm layer inside ``modules``, each once."""
+    return inner_modules(modules, lambda m: isinstance(m, _BatchNorm))
 
 
 @contextmanager
