@@ -59,10 +59,17 @@ class BudgetFit:
     keep_chunks: Optional[int] = None
     #: the measured cost of one more kept chunk
     per_kept_chunk: int = 0
-    #: False: every chunk is kept and the budget holds the step without
-    #: activation checkpointing, which would only add a forward; None: θ1
-    #: checkpoints as configured
-    checkpoint: Optional[bool] = None
+    #: every chunk is kept and the budget holds the step with only the
+    #: first n of θ1's checkpointed host modules checkpointed and no
+    #: ``patch_cfg.with_cp`` (0: none; each block that is not checkpointed
+    #: would only run forward once more); None: θ1 checkpoints as
+    #: configured
+    checkpoint: Optional[int] = None
+    #: θ1's host modules that checkpoint their own activations
+    checkpointed_modules: int = 0
+    #: the measured peak of the step with every chunk kept and no
+    #: checkpointing at all (the planner's trial); None: not measured
+    uncheckpointed_peak: Optional[int] = None
 
     @property
     def num_chunks(self) -> int:
@@ -74,8 +81,7 @@ class BudgetFit:
             kept = ('' if self.keep_chunks is None else
                     f', {self.keep_chunks} of them kept with their graphs '
                     f'(+{format_bytes(self.per_kept_chunk)} each)' +
-                    (', without activation checkpointing'
-                     if self.checkpoint is False else ''))
+                    self._checkpointing())
             return (f'memory plan (full gradient): every one of '
                     f'{self.num_cells} cells, chunks of {self.fill_chunk} '
                     f'patches in the fill and the backward{kept}; predicted '
@@ -91,6 +97,16 @@ class BudgetFit:
                 f'step {format_bytes(self.base_peak)}, +'
                 f'{format_bytes(self.per_patch)} a patch with gradients, +'
                 f'{format_bytes(self.per_fill_patch)} a fill patch)')
+
+    def _checkpointing(self) -> str:
+        if self.checkpoint is None:
+            return ''
+        if self.checkpoint == 0:
+            return ', without activation checkpointing'
+        return (f', activation checkpointing of only the first '
+                f'{self.checkpoint} of {self.checkpointed_modules} '
+                "checkpointed modules of θ1 (without any: "
+                f'{format_bytes(self.uncheckpointed_peak or 0)}, measured)')
 
     def step_plan_fields(self, fixed_k: bool = False) -> Dict[str, Any]:
         """What the plan decides of a :class:`~mmpatch.patchgd.StepPlan`:
@@ -122,14 +138,16 @@ class Trial:
             backward (``'full'``), or None.
         keep_chunks (int): fill chunks kept with their graphs
             (``'full'``).
-        checkpoint (bool, optional): False runs θ1 without activation
-            checkpointing (:class:`~mmpatch.patchgd.StepPlan`).
+        checkpoint (int, optional): how many of θ1's checkpointed host
+            modules keep their checkpointing, the engine's ``with_cp`` off
+            (0: none); None: as configured (:class:`~mmpatch.patchgd.
+            StepPlan`).
     """
 
     def __init__(self, run: Callable[['Trial'], None], k: int,
                  fill_chunk: int, backward_chunk: Optional[int] = None,
                  keep_chunks: int = 0,
-                 checkpoint: Optional[bool] = None) -> None:
+                 checkpoint: Optional[int] = None) -> None:
         self._run, self.k = run, k
         self.fill_chunk, self.backward_chunk = fill_chunk, backward_chunk
         self.keep_chunks, self.checkpoint = keep_chunks, checkpoint
@@ -204,7 +222,7 @@ def fit_budget(model: nn.Module,
                              tensor_bytes(optim_wrapper.optimizer))
 
     def trial(k: int, chunk: int, backward: Optional[int] = None,
-              keep: int = 0, checkpoint: Optional[bool] = None) -> int:
+              keep: int = 0, checkpoint: Optional[int] = None) -> int:
         try:
             return measure(Trial(step, k, chunk, backward, keep, checkpoint))
         finally:
@@ -245,12 +263,11 @@ def fit_budget(model: nn.Module,
         extra = max(0, state_after[0] - state_before)
         _fit_kept_chunks(plan, lambda keep: trial(
             cells, plan.fill_chunk, plan.fill_chunk, keep) + extra, usable)
-        if (plan.keep_chunks == plan.num_chunks
-                and (cfg.with_cp or host_checkpointed(
-                    model.patch_encoder_modules()))):
-            _fit_uncheckpointed(plan, lambda: trial(
+        modules = len(host_checkpointed(model.patch_encoder_modules()))
+        if plan.keep_chunks == plan.num_chunks and (cfg.with_cp or modules):
+            _fit_checkpointing(plan, lambda n: trial(
                 cells, plan.fill_chunk, plan.fill_chunk, plan.keep_chunks,
-                checkpoint=False) + extra, usable)
+                checkpoint=n) + extra, usable, modules, cfg.with_cp)
     if logger is not None:
         logger.info(plan.summary())
     return plan
@@ -323,16 +340,46 @@ def _fit_kept_chunks(plan: BudgetFit, peak: Callable[[int], int],
     plan.predicted_peak = max(none, measured[keep])
 
 
-def _fit_uncheckpointed(plan: BudgetFit, peak: Callable[[], int],
-                        usable: int) -> None:
-    """With every chunk kept, drop θ1's activation checkpointing (the
-    global patch's ``patch_cfg.with_cp`` and the host modules' own) when
-    the budget holds the measured step without it: each checkpointed
-    block would only be run forward once more."""
-    measured = peak()
-    if measured <= usable:
-        plan.checkpoint = False
-        plan.predicted_peak = max(plan.predicted_peak, measured)
+def _fit_checkpointing(plan: BudgetFit, peak: Callable[[int], int],
+                       usable: int, modules: int, engine_cp: bool) -> None:
+    """With every chunk kept, keep only the activation checkpointing the
+    budget needs: none if the measured step without any fits; else the
+    fewest of θ1's ``modules`` checkpointed host modules, the first in
+    forward order (the finest maps: the most memory a recomputed forward
+    saves), with which it fits, the engine's own ``with_cp`` (the global
+    patch) off. Each module that is not checkpointed runs forward once
+    less. The peak falls as more are kept: the fewest is found by
+    bisection, each count measured (``peak(n)``)."""
+    measured = {0: peak(0)}
+    plan.checkpointed_modules = modules
+    plan.uncheckpointed_peak = measured[0]
+    if not engine_cp:  # all of them kept is the configured, measured step
+        measured[modules] = plan.predicted_peak
+    if measured[0] > usable:
+        if modules == 0 or _peak_of(measured, modules, peak) > usable:
+            return
+        low, high = 0, modules  # low does not fit, high does
+        while high - low > 1:
+            mid = (low + high) // 2
+            if _peak_of(measured, mid, peak) <= usable:
+                high = mid
+            else:
+                low = mid
+        choice = high
+        if choice == modules and not engine_cp:
+            return  # the step as configured
+    else:
+        choice = 0
+    plan.checkpoint = choice
+    plan.predicted_peak = max(plan.predicted_peak, measured[choice])
+
+
+def _peak_of(measured: Dict[int, int], n: int,
+            peak: Callable[[int], int]) -> int:
+    """``peak(n)``, measured once."""
+    if n not in measured:
+        measured[n] = peak(n)
+    return measured[n]
 
 
 def _save_state(model: nn.Module, optim_wrapper) -> Dict[str, Any]:

@@ -116,19 +116,27 @@ def global_features(model: PatchAdapter, image: Optional[Tensor],
 def host_checkpointed(modules: Iterable[nn.Module]) -> List[nn.Module]:
     """The modules inside ``modules`` that checkpoint their own activations
     (a ``with_cp`` flag set True, as mmcv's, mmdet's and mmpretrain's
-    ResNet blocks and mmseg's U-Net blocks hold), each once."""
-    return inner_modules(modules,
-                         lambda m: getattr(m, 'with_cp', None) is True)
+    ResNet blocks and mmseg's U-Net blocks hold), each once, in forward
+    order. A container that only hands its flag to such modules when it is
+    built (mmdet's ``ResNet``) is not one of them."""
+
+    def flagged(m: nn.Module) -> bool:
+        return getattr(m, 'with_cp', None) is True
+
+    return inner_modules(
+        modules, lambda m: flagged(m) and not any(
+            flagged(c) for c in m.modules() if c is not m))
 
 
 @contextmanager
-def uncheckpointed_host(modules: Iterable[nn.Module]) -> Iterator[None]:
+def uncheckpointed_host(modules: Iterable[nn.Module],
+                        keep: int = 0) -> Iterator[None]:
     """θ1's host modules run without their own activation checkpointing for
-    the block (the memory plan's choice where the budget holds their
-    activations: checkpointing would only add a forward); put back after.
-    The flag is the host library's documented switch, read at each
-    forward."""
-    switched = host_checkpointed(modules)
+    the block, all but the first ``keep`` of them in forward order (the
+    memory plan's choice where the budget holds their activations:
+    checkpointing would only add a forward); put back after. The flag is
+    the host library's documented switch, read at each forward."""
+    switched = host_checkpointed(modules)[keep:]
     for m in switched:
         m.with_cp = False
     try:

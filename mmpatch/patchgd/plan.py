@@ -29,11 +29,14 @@ class StepPlan:
         keep_chunks: fill chunks whose graphs the full-gradient step keeps
             (the memory plan's choice); ``patch_cfg.keep_chunks``, when
             set, takes its place.
-        checkpoint: False runs θ1 without activation checkpointing in the
-            step: neither ``patch_cfg.with_cp``'s nor the host modules' own
-            (``with_cp`` of mmdet's and mmpretrain's ResNets), the memory
-            plan's choice once the budget holds every chunk's graph
-            without it; None: as configured.
+        checkpoint: how much of θ1's activation checkpointing the step
+            keeps, the memory plan's choice once the budget holds every
+            chunk's graph: None: as configured; an int n: no
+            ``patch_cfg.with_cp`` and only the first n of θ1's host modules
+            that checkpoint their own activations (``with_cp`` of mmdet's
+            and mmpretrain's ResNet blocks, in forward order: the finest
+            maps, the most memory a recomputed FLOP saves) keep it; 0 (or
+            False): none, each block runs forward once.
         cache: the host cache of each sample's Z between visits
             (:class:`~mmpatch.engine.hooks.LatentCacheHook` provides it).
         planned_cells: the most grid cells (over the batch) the memory plan
@@ -44,15 +47,20 @@ class StepPlan:
     fill_chunk: Optional[int] = None
     backward_chunk: Optional[int] = None
     keep_chunks: Optional[int] = None
-    checkpoint: Optional[bool] = None
+    checkpoint: Optional[int] = None
     cache: Optional[HostLatentCache] = None
     planned_cells: Optional[int] = None
 
     def __post_init__(self) -> None:
-        if self.checkpoint is not None and self.checkpoint is not False:
-            raise ValueError('StepPlan.checkpoint must be None (as '
-                             'configured) or False (no activation '
-                             f'checkpointing), got {self.checkpoint!r}')
+        if self.checkpoint is not None:
+            if not (isinstance(self.checkpoint, int)
+                    and self.checkpoint >= 0):
+                raise ValueError(
+                    'StepPlan.checkpoint must be None (as configured) or an '
+                    "int >= 0 (how many of θ1's checkpointed host modules "
+                    'keep their checkpointing; 0 or False: none), got '
+                    f'{self.checkpoint!r}')
+            object.__setattr__(self, 'checkpoint', int(self.checkpoint))
         for key in ('patches_per_iter', 'fill_chunk', 'backward_chunk',
                     'planned_cells', 'keep_chunks'):
             value, least = getattr(self, key), int(key != 'keep_chunks')
@@ -85,8 +93,9 @@ class StepPlan:
 
     def with_cp_for(self, cfg: PatchGDConfig) -> bool:
         """Whether the step checkpoints the engine's θ1 passes with
-        gradients (``patch_cfg.with_cp`` unless the plan turns it off)."""
-        return cfg.with_cp and self.checkpoint is not False
+        gradients (``patch_cfg.with_cp`` unless the plan sets how much
+        checkpointing the step keeps)."""
+        return cfg.with_cp and self.checkpoint is None
 
     def patches_for(self, cfg: PatchGDConfig, num_cells: int,
                     image_shape: Tuple[int, int]) -> int:

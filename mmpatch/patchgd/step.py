@@ -279,10 +279,11 @@ class TrainStep:
         return nullcontext()
 
     def host_checkpointing(self):
-        """The plan's ``checkpoint=False``: θ1's host modules without their
-        own activation checkpointing for the step."""
-        if self.plan.checkpoint is False:
-            return uncheckpointed_host(self.model.patch_encoder_modules())
+        """The plan's ``checkpoint=n``: θ1's host modules after the first n
+        without their own activation checkpointing for the step."""
+        if self.plan.checkpoint is not None:
+            return uncheckpointed_host(self.model.patch_encoder_modules(),
+                                       self.plan.checkpoint)
         return nullcontext()
 
     def iterate(self, ctx: StepContext, it: InnerIteration,

@@ -156,12 +156,20 @@ def table(result: Dict) -> str:
 
 
 def planned_kept(rec: dict, chunks: int) -> str:
-    """``'3 of 4'`` or ``'4 of 4, no checkpointing'``: the planner's
-    choice of a ``planned`` record."""
+    """``'3 of 4'``, ``'4 of 4, no checkpointing'`` or ``'4 of 4,
+    checkpointing 5 of 16 modules'``: the planner's choice of a
+    ``planned`` record, and the measured peak without checkpointing where
+    it did not fit."""
     plan = rec.get('plan') or {}
     out = f'{plan.get("keep_chunks")} of {chunks}'
-    return out + (', no checkpointing' if plan.get('checkpoint') is False
-                  else '')
+    cp, unckpt = plan.get('checkpoint'), plan.get('uncheckpointed_peak_mb')
+    if cp is not None:  # False in records before partial checkpointing
+        out += (', no checkpointing' if cp == 0 else
+                f', checkpointing {cp} of {plan.get("checkpointed_modules")}'
+                ' modules')
+    if unckpt and cp != 0:
+        out += f'; without checkpointing {unckpt:.0f} MiB'
+    return out
 
 
 def monotone(points: List[dict]) -> bool:

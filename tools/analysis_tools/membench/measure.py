@@ -72,6 +72,9 @@ def plan_budget(res: dict, model, optim_wrapper, batch, device) -> None:
         backward_chunk=plan.backward_chunk,
         keep_chunks=plan.keep_chunks,
         checkpoint=plan.checkpoint,
+        checkpointed_modules=plan.checkpointed_modules,
+        uncheckpointed_peak_mb=None if plan.uncheckpointed_peak is None
+        else round(plan.uncheckpointed_peak / MIB, 2),
         predicted_peak_mb=round(plan.predicted_peak / MIB, 2),
         budget_mb=round(plan.budget / MIB, 2))
 
