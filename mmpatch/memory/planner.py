@@ -28,6 +28,7 @@ added to the base.
 """
 import copy
 import logging
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Optional
 
@@ -322,22 +323,15 @@ def _fit_kept_chunks(plan: BudgetFit, peak: Callable[[int], int],
     not linear (as more graphs are held the step's peak moves from the fill
     to the backward), so the number chosen is measured too, and fewer are
     kept until the measured step fits."""
-    chunks = plan.num_chunks
-    without, one = peak(0), peak(1)
-    per_kept = max(0, one - without)
-    none = max(plan.predicted_peak, without)
-    room = usable - none
-    keep = chunks if per_kept == 0 else int(
-        max(0, min(chunks, room // per_kept)))
-    measured = {0: without, 1: one}
-    while keep > 0:
-        if keep not in measured:
-            measured[keep] = peak(keep)
-        if measured[keep] <= usable:
-            break
+    peak = lru_cache(maxsize=None)(peak)  # each count measured once
+    none = max(plan.predicted_peak, peak(0))
+    per_kept = max(0, peak(1) - peak(0))
+    keep = plan.num_chunks if per_kept == 0 else int(
+        max(0, min(plan.num_chunks, (usable - none) // per_kept)))
+    while keep > 0 and peak(keep) > usable:
         keep -= 1
     plan.keep_chunks, plan.per_kept_chunk = keep, per_kept
-    plan.predicted_peak = max(none, measured[keep])
+    plan.predicted_peak = max(none, peak(keep))
 
 
 def _fit_checkpointing(plan: BudgetFit, peak: Callable[[int], int],
@@ -349,37 +343,27 @@ def _fit_checkpointing(plan: BudgetFit, peak: Callable[[int], int],
     saves), with which it fits, the engine's own ``with_cp`` (the global
     patch) off. Each module that is not checkpointed runs forward once
     less. The peak falls as more are kept: the fewest is found by
-    bisection, each count measured (``peak(n)``)."""
-    measured = {0: peak(0)}
+    bisection, each count measured once (``peak(n)``)."""
+    measured = lru_cache(maxsize=None)(peak)
+
+    def peak_with(n: int) -> int:  # every module kept: the configured step
+        kept_all = n == modules and not engine_cp
+        return plan.predicted_peak if kept_all else measured(n)
+
     plan.checkpointed_modules = modules
-    plan.uncheckpointed_peak = measured[0]
-    if not engine_cp:  # all of them kept is the configured, measured step
-        measured[modules] = plan.predicted_peak
-    if measured[0] > usable:
-        if modules == 0 or _peak_of(measured, modules, peak) > usable:
+    plan.uncheckpointed_peak = peak_with(0)
+    low, high = -1, 0  # low does not fit, high does
+    if peak_with(0) > usable:
+        if modules == 0 or peak_with(modules) > usable:
             return
-        low, high = 0, modules  # low does not fit, high does
-        while high - low > 1:
-            mid = (low + high) // 2
-            if _peak_of(measured, mid, peak) <= usable:
-                high = mid
-            else:
-                low = mid
-        choice = high
-        if choice == modules and not engine_cp:
-            return  # the step as configured
-    else:
-        choice = 0
-    plan.checkpoint = choice
-    plan.predicted_peak = max(plan.predicted_peak, measured[choice])
-
-
-def _peak_of(measured: Dict[int, int], n: int,
-            peak: Callable[[int], int]) -> int:
-    """``peak(n)``, measured once."""
-    if n not in measured:
-        measured[n] = peak(n)
-    return measured[n]
+        low, high = 0, modules
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if peak_with(mid) <= usable else (mid, high)
+    if high == modules and not engine_cp:
+        return  # the step as configured
+    plan.checkpoint = high
+    plan.predicted_peak = max(plan.predicted_peak, peak_with(high))
 
 
 def _save_state(model: nn.Module, optim_wrapper) -> Dict[str, Any]:

@@ -134,16 +134,18 @@ def test_classifier_kept_chunks_exactness_cuda(cls_scope, keep):
     assert_step_equals_full(model, *cls_batch())
 
 
-def test_segmentor_uncheckpointed_exactness_cuda(seg_scope):
-    """Every chunk kept and the plan's checkpoint=False: θ1's blocks and
-    the global patch run without activation checkpointing."""
+@pytest.mark.parametrize('checkpoint', [0, 2])
+def test_segmentor_uncheckpointed_exactness_cuda(seg_scope, checkpoint):
+    """Every chunk kept and the plan's checkpoint=0: θ1's blocks and the
+    global patch run without activation checkpointing; =2: only the first
+    two blocks keep theirs."""
     from mmpatch.patchgd import StepPlan
     cfg = seg.unet_cfg(patch_cfg=dict(
         patch_size=32, gradient='full', fill_chunk=4, keep_chunks=99,
         full_bn_mode='eval', with_cp=True))
     cfg['backbone']['with_cp'] = True
     model = seg.build(cfg).double().to(DEV)
-    model.set_step_plan(StepPlan(checkpoint=False))
+    model.set_step_plan(StepPlan(checkpoint=checkpoint))
     shapes, batch_shape = [(64, 80), (40, 50)], (64, 80)
     assert_step_equals_full(
         model, seg.batch(shapes, batch_shape).to(DEV),

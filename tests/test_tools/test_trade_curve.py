@@ -125,3 +125,82 @@ def test_the_goal_is_read_at_the_planned_step(tmp_path):
             '(1.04×, meets the ≤ 1.1× goal)') in text
     assert "every chunk kept: 1.50 s at 400 MiB against the full image's " \
         '1.25 s at 390 MiB;' in text
+
+
+def test_planned_record_says_how_much_checkpointing_it_kept():
+    """A plan that keeps part of the checkpointing says how much, and the
+    measured peak without any that did not fit."""
+    from trade_curve import planned_kept
+    rec = dict(plan=dict(keep_chunks=2, checkpoint=5, checkpointed_modules=16,
+                         uncheckpointed_peak_mb=1612.4))
+    assert planned_kept(rec, 2) == ('2 of 2, checkpointing 5 of 16 modules; '
+                                    'without checkpointing 1612 MiB')
+    rec['plan'].update(checkpoint=None)
+    assert planned_kept(rec, 2) == '2 of 2; without checkpointing 1612 MiB'
+    assert planned_kept(dict(plan=dict(keep_chunks=1)), 3) == '1 of 3'
+
+
+def test_paired_step_times_both_sides_in_turn(tmp_path, monkeypatch):
+    """paired_step.py: this checkout and the other commit alternate, the
+    ratios' median is the verdict, and the worktree is gone afterwards."""
+    import subprocess
+
+    import paired_step
+    calls = []
+
+    def fake(tree, args):
+        calls.append('head' if tree == paired_step.ROOT else 'against')
+        return 1.0 + 0.1 * len(calls) if calls[-1] == 'head' else 2.0
+
+    monkeypatch.setattr(paired_step, 'step_seconds', fake)
+    out = tmp_path / 'paired.json'
+    res = paired_step.main(['some_config.py', '--against', 'HEAD', '--size',
+                            '64', '--rounds', '3', '--json', str(out)])
+    assert calls == ['head', 'against'] * 3
+    assert res['median_ratio'] == pytest.approx(1.3 / 2.0)
+    assert (res['min_ratio'], res['max_ratio']) == (0.55, 0.75)
+    assert json.loads(out.read_text())['rounds'][0] == dict(head=1.1,
+                                                            against=2.0)
+    trees = subprocess.run(['git', 'worktree', 'list'], cwd=REPO, text=True,
+                           capture_output=True).stdout
+    assert 'paired_step_' not in trees
+
+
+def test_trade_section_reads_the_paired_tightest_step(tmp_path):
+    """The tightest step's paired ratio is on the page, against the 5 %
+    bound."""
+    import importlib
+    bm = importlib.import_module('benchmarks')
+    from benchmarks.common import Context
+    ctx = Context(work=str(tmp_path / 'work'), images=str(tmp_path),
+                  page=str(tmp_path / 'page.md'))
+    (tmp_path / 'work' / 'trade' / 'tightest').mkdir(parents=True)
+    (tmp_path / 'work' / 'trade' / 'ultradigits_det.json').write_text(
+        json.dumps(dict(_result(), monotone=True)))
+    for model, ratio in (('ultradigits_det', 1.04),):
+        (tmp_path / 'work' / 'trade' / 'tightest' / f'{model}.json'
+         ).write_text(json.dumps(dict(
+             command='python tools/analysis_tools/paired_step.py X',
+             against='24741eda69', rounds=[{}] * 8, median_ratio=ratio,
+             min_ratio=0.95, max_ratio=1.1, head_s=1.56, against_s=1.5)))
+    text = bm.trade.render(ctx)['trade']
+    assert ('the tightest step against the code before issue #31 (24741ed), '
+            'paired over 8 rounds: 1.040× (rounds 0.950-1.100×; 1.56 against '
+            '1.50 s), within the 5 % bound') in text
+
+
+def test_a_curve_that_rises_says_where_and_by_how_much(tmp_path):
+    """Not monotone: the page names each rise and the widest spread of one
+    point's own timed steps."""
+    from benchmarks.trade import _monotone
+    from trade_curve import rises, spread
+    pts = _result((2.0, 2.1, 1.2))['points']
+    for p, times in zip(pts, ([1.9, 2.0, 2.2], [2.0, 2.1, 2.1], [1.2, 1.2])):
+        p['step_times_s'] = times
+    assert [(a, b, round(r, 3)) for a, b, r in rises(pts)] == [(0, 1, 0.05)]
+    assert spread(pts) == pytest.approx(0.15)
+    assert _monotone(pts) == (
+        'the time does not fall monotonically as chunks are kept: 0 to 1 '
+        "kept +5.0 % (one point's own timed steps spread by up to 15 %)")
+    assert _monotone(_result()['points']) == ('time falls monotonically as '
+                                             'chunks are kept')

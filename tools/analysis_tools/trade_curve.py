@@ -28,7 +28,7 @@ import math
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import benchmark_memory  # noqa: E402  (beside this script)
@@ -174,8 +174,26 @@ def planned_kept(rec: dict, chunks: int) -> str:
 
 def monotone(points: List[dict]) -> bool:
     """Whether keeping more chunks never costs more time (the curve)."""
-    times = [p['step_s'] for p in sorted(points, key=lambda p: p['keep'])]
-    return all(b <= a for a, b in zip(times, times[1:]))
+    return not rises(points)
+
+
+def rises(points: List[dict]) -> List[Tuple[int, int, float]]:
+    """Where keeping more chunks cost time: ``(kept, more kept, relative
+    rise)`` for each neighbouring pair of points whose time went up."""
+    pts = sorted(points, key=lambda p: p['keep'])
+    return [(a['keep'], b['keep'], b['step_s'] / a['step_s'] - 1)
+            for a, b in zip(pts, pts[1:]) if b['step_s'] > a['step_s']]
+
+
+def spread(points: List[dict]) -> Optional[float]:
+    """The widest relative spread (max - min over the median) of one
+    point's timed steps, or None where the steps were not recorded."""
+    out = []
+    for p in points:
+        times = p.get('step_times_s') or []
+        if len(times) > 1:
+            out.append((max(times) - min(times)) / p['step_s'])
+    return max(out) if out else None
 
 
 def plot(result: Dict, path: str) -> None:

@@ -35,27 +35,73 @@ RUNS: Dict[str, List[str]] = {
         '--sampled-config', 'configs/det/fcos_patchgd_sodad.py'],
 }
 SIZE = '1024'
+#: the tightest step (no chunk kept) is timed against the code before
+#: issue #31 (the commit before the kept chunks), paired round by round
+#: (``tools/analysis_tools/paired_step.py``): model -> (batch, rounds,
+#: steps); FCOS-R50's ~24 s steps get fewer rounds
+PAIRED_TOOL = 'tools/analysis_tools/paired_step.py'
+BEFORE = '24741ed'
+TIGHTEST = {'ultradigits_det': ('2', '8', '6'), 'resnet_cls': ('4', '8', '6'),
+            'unet_seg': ('1', '5', '5'), 'fcos_r50': ('1', '3', '4')}
+#: issue #31's bound on the tightest step's slowdown
+TIGHTEST_GOAL = 1.05
 #: the smoke run: the narrow FCOS at 256 px, two points
 SMOKE = {'ultradigits_det': [
     'configs/det/fcos_patchgd_ultradigits_full.py', '--batch-size', '1',
     '--keep', '0', '1']}
 
 
+#: benchmark_memory.py's --steps per point (the classifier's 1.5 s steps
+#: differ by less than one step's noise from one point to the next, so
+#: more of them are timed)
+STEPS = {'resnet_cls': '10'}
+
+
 def command(model: str) -> str:
     return ' '.join(['python', TOOL, *RUNS[model], '--size', SIZE,
-                     '--steps', '4', '--threads', '1', '--breakdown'])
+                     '--steps', STEPS.get(model, '4'), '--threads', '1',
+                     '--breakdown'])
+
+
+def tightest_args(model: str) -> List[str]:
+    """``paired_step.py``'s arguments for one model's tightest step."""
+    batch, rounds, steps = TIGHTEST[model]
+    return [RUNS[model][0], '--against', BEFORE, '--size', SIZE,
+            '--batch-size', batch, '--rounds', rounds, '--steps', steps,
+            '--threads', '1']
 
 
 def run(ctx: Context) -> Dict:
     runs = SMOKE if ctx.smoke else RUNS
-    size, steps = ('256', '2') if ctx.smoke else (SIZE, '4')
+    size = '256' if ctx.smoke else SIZE
     for model, args in runs.items():
         out = osp.join(kept(ctx, 'trade'), model)
+        steps = '2' if ctx.smoke else STEPS.get(model, '4')
         run_tool(ctx, TOOL, *args, '--size', size, '--steps', steps,
                  '--threads', '1', '--breakdown', '--json', out + '.json',
                  '--plot', ctx.image(f'trade_{model}.png')
                  if not ctx.smoke else out + '.png')
+        if not ctx.smoke:
+            run_tool(ctx, PAIRED_TOOL, *tightest_args(model), '--json',
+                     osp.join(kept(ctx, 'trade'), 'tightest', f'{model}.json'))
     return {}
+
+
+def _tightest(ctx: Context, model: str) -> str:
+    """What the paired timing of the tightest step says, or ''."""
+    path = osp.join(kept(ctx, 'trade'), 'tightest', f'{model}.json')
+    if not osp.exists(path):
+        return ''
+    with open(path) as f:
+        res = json.load(f)
+    ratio = res['median_ratio']
+    return (f'the tightest step against the code before issue #31 '
+            f'({res["against"][:7]}), paired over {len(res["rounds"])} '
+            f'rounds: {ratio:.3f}× (rounds {res["min_ratio"]:.3f}-'
+            f'{res["max_ratio"]:.3f}×; {res["head_s"]:.2f} against '
+            f'{res["against_s"]:.2f} s), '
+            f'{"within" if ratio <= TIGHTEST_GOAL else "beyond"} the 5 % '
+            f'bound (`{res["command"]}`)')
 
 
 def _verdict(rec: dict, full: dict) -> str:
@@ -70,7 +116,22 @@ def _verdict(rec: dict, full: dict) -> str:
     return out
 
 
-def _line(model: str, res: Dict) -> str:
+def _monotone(points: List[dict]) -> str:
+    """Whether the time falls as chunks are kept; where not, by how much,
+    beside how far one point's own timed steps spread."""
+    from trade_curve import rises, spread  # beside run_benchmarks.py
+    up = rises(points)
+    if not up:
+        return 'time falls monotonically as chunks are kept'
+    width = spread(points)
+    return ('the time does not fall monotonically as chunks are kept: ' +
+            ', '.join(f'{a} to {b} kept +{r * 100:.1f} %' for a, b, r in up) +
+            ('' if width is None else
+             f" (one point's own timed steps spread by up to "
+             f'{width * 100:.0f} %)'))
+
+
+def _line(model: str, res: Dict, paired: str = '') -> str:
     """What one model's curve says against the goals of issue #31."""
     from trade_curve import planned_kept  # beside run_benchmarks.py
     pts = sorted(res['points'], key=lambda p: p['keep'])
@@ -97,10 +158,9 @@ def _line(model: str, res: Dict) -> str:
     if tight.get('step_s'):
         out.append(f'none kept (the tightest step): {tight["step_s"]:.2f} s '
                    f'at {tight["peak_train_mb"]:.0f} MiB')
-    out.append('time falls monotonically as chunks are kept'
-               if res.get('monotone') else
-               'the time does not fall monotonically as chunks are kept '
-               '(steps within the timing noise)')
+    if paired:
+        out.append(paired)
+    out.append(_monotone(res['points']))
     return '; '.join(out) + '.'
 
 
@@ -114,7 +174,8 @@ def render(ctx: Context) -> Dict[str, str]:
     for model, path in found.items():
         with open(path) as f:
             res = json.load(f)
-        parts += [_line(model, res), '', f'`{command(model)}`', '',
+        parts += [_line(model, res, _tightest(ctx, model)), '',
+                  f'`{command(model)}`', '',
                   table(res), '']
         image = ctx.image(f'trade_{model}.png')
         if osp.exists(image):

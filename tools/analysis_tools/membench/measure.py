@@ -117,6 +117,7 @@ def train(spec: dict, res: dict, model, optim_wrapper, batch, device,
         if steps > 2:  # time without the meter's per-operator overhead
             times = [step(copy.deepcopy(batch))[1:] for _ in range(steps - 2)]
             res['step_s'] = round(statistics.median(t[0] for t in times), 4)
+            res['step_times_s'] = [round(t[0], 4) for t in times]
             res['step_cpu_s'] = round(
                 statistics.median(t[1] for t in times), 4)
             res['timed_with_meter'] = False

@@ -89,7 +89,8 @@ def make_record(spec: dict, out: dict, args) -> Dict[str, Any]:
                 'warmup_peak_mb', 'vm_setup_mb',
                 'min_needed_train_mb', 'plan', 'breakdown', 'detail',
                 'inner_iters', 'fill_chunk', 'warmup_s', 'num_params',
-                'threads', 'gradient', 'backward_chunk', 'kept_chunks'):
+                'threads', 'gradient', 'backward_chunk', 'kept_chunks',
+                'step_times_s'):
         if key in out:
             rec[key] = out[key]
     if spec.get('cfg_options'):
