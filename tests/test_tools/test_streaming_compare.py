@@ -76,3 +76,11 @@ def test_streaming_section_reads_ahead_and_behind(tmp_path):
     assert '| narrow | 4096² | streaming (2048 px tiles) | 800.0 |' in text
     assert ('Rows that did not run: resnet18 4096² full: skipped '
             '(--max-size resnet18=2048).') in text
+    # measured in parts: each part's command is on the page
+    (tmp_path / 'streaming.json').write_text(json.dumps(dict(
+        command='python tools/analysis_tools/streaming_compare.py',
+        runs=['python A --max-size resnet18=2048', 'python B --sizes 4096'],
+        records=[rec('ours', 160.0, 20.0)])))
+    assert ('Measured in parts, the rows of each backbone and size in one: '
+            '`python A --max-size resnet18=2048`; `python B --sizes 4096`.'
+            ) in bm.streaming.render(ctx)['streaming']

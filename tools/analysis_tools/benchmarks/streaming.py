@@ -66,7 +66,12 @@ def render(ctx: Context) -> Dict[str, str]:
         out = json.load(f)
     records = out['records']
     failed = [r for r in records if r['status'] != 'ok']
-    lines = [f'`{out["command"]}`', '', streaming_compare.table(records), '']
+    lines = [f'`{out["command"]}`', '']
+    if out.get('runs'):  # measured in parts; each size's rows in one part
+        lines += ['Measured in parts, the rows of each backbone and size in '
+                  'one: ' + '; '.join(f'`{c}`' for c in out['runs']) + '.',
+                  '']
+    lines += [streaming_compare.table(records), '']
     lines += reading(records)
     if failed:
         lines += ['', 'Rows that did not run: ' + '; '.join(
