@@ -215,6 +215,10 @@ def test_page_from_template_and_fake_results(bm, tmp_path):
     assert '![predictions](img/det_predictions.png)' in page
     assert (tmp_path / 'img' / 'det_predictions.png').read_bytes() == b'png'
     assert '> BudgetError: too small' in page
+    # a fresh clone has the page's copy only (the run's is not committed)
+    (kept / 'predictions.png').unlink()
+    assert '![predictions](img/det_predictions.png)' in fill(ctx,
+                                                             bm.RENDERERS)
 
 
 def _det_run(method, seed, ap):

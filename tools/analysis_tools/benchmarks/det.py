@@ -72,6 +72,9 @@ def render(ctx: Context) -> Dict[str, str]:
     for src, dst in PICTURES.items():
         if osp.exists(osp.join(results, src)):
             shutil.copyfile(osp.join(results, src), ctx.image(dst))
+        # the page's copy stays where the run's own is not kept (a fresh
+        # clone: the predictions picture is drawn in the ignored folder)
+        if osp.exists(ctx.image(dst)):
             parts += ['', f'![{dst[4:-4]}]({ctx.link(ctx.image(dst))})']
     return {'det': '\n'.join(parts)}
 
