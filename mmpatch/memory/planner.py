@@ -28,8 +28,8 @@ added to the base.
 """
 import copy
 import logging
-from functools import lru_cache
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Callable, Dict, Optional
 
 import torch

@@ -53,8 +53,9 @@ class StepPlan:
 
     def __post_init__(self) -> None:
         if self.checkpoint is not None:
-            if not (isinstance(self.checkpoint, int)
-                    and self.checkpoint >= 0):
+            if (self.checkpoint is True
+                    or not isinstance(self.checkpoint, int)
+                    or self.checkpoint < 0):
                 raise ValueError(
                     'StepPlan.checkpoint must be None (as configured) or an '
                     "int >= 0 (how many of θ1's checkpointed host modules "

@@ -216,3 +216,13 @@ def test_planned_partly_checkpointed_step_stays_within_budget(seg_scope):
     model.set_step_plan(StepPlan(**plan.step_plan_fields()))
     peak = measure(lambda: model.train_step(copy.deepcopy(batch), optim))
     assert peak <= budget, (peak, budget, plan.summary())
+
+
+@pytest.mark.parametrize('value', [True, -1, 1.5, 'none'])
+def test_plan_checkpoint_takes_a_count(value):
+    """None, False or a count of modules; anything else says what it
+    takes."""
+    with pytest.raises(ValueError, match='StepPlan.checkpoint must be None'):
+        StepPlan(checkpoint=value)
+    assert StepPlan(checkpoint=False).checkpoint == 0
+    assert StepPlan(checkpoint=3).checkpoint == 3
