@@ -11,7 +11,7 @@ import json
 import os.path as osp
 from typing import Dict, List
 
-from .common import Context, kept, not_run, run_tool
+from .common import ROOT, Context, kept, not_run, run_tool
 
 TOOL = 'tools/analysis_tools/trade_curve.py'
 #: the goal of issue #31 at the full-image peak's budget
@@ -82,8 +82,11 @@ def run(ctx: Context) -> Dict:
                  '--plot', ctx.image(f'trade_{model}.png')
                  if not ctx.smoke else out + '.png')
         if not ctx.smoke:
+            # relative: the command is kept in the JSON and shown on the
+            # page (as the streaming section's)
             run_tool(ctx, PAIRED_TOOL, *tightest_args(model), '--json',
-                     osp.join(kept(ctx, 'trade'), 'tightest', f'{model}.json'))
+                     osp.relpath(osp.join(kept(ctx, 'trade'), 'tightest',
+                                          f'{model}.json'), ROOT))
     return {}
 
 
